@@ -1,0 +1,1 @@
+//! OCPP-J RPC framing. Filled in by the next commit.
