@@ -53,13 +53,14 @@ pub enum Frame {
 /// Why a text is not a valid frame, and what the receiver should do about it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FrameError {
-    /// Answer with `error`: a CALLERROR, or, when `result_error` is set (2.1, a broken
+    /// Answer with `code` and `description`: a CALLERROR, or, when `result_error` is set (2.1, a broken
     /// CALLRESULT), a CALLRESULTERROR. `message_id` is `None` when none could be read;
     /// [`FrameError::reply`] then uses [`UNKNOWN_MESSAGE_ID`].
-    #[error("invalid frame ({}): {}", error.code, error.description)]
+    #[error("invalid frame ({code}): {description}")]
     Reply {
         message_id: Option<String>,
-        error: CallError,
+        code: ErrorCode,
+        description: String,
         result_error: bool,
     },
     /// The frame may not be answered (a broken CALLRESULT before 2.1, a broken CALLERROR,
@@ -77,13 +78,14 @@ impl FrameError {
         match self {
             Self::Reply {
                 message_id,
-                error,
+                code,
+                description,
                 result_error,
             } => {
                 let id = message_id
                     .clone()
                     .unwrap_or_else(|| UNKNOWN_MESSAGE_ID.to_owned());
-                let error = error.clone();
+                let error = CallError::new(*code, description.clone());
                 Some(if *result_error {
                     Frame::CallResultError { id, error }
                 } else {
@@ -356,7 +358,8 @@ fn reply(
 ) -> FrameError {
     FrameError::Reply {
         message_id,
-        error: CallError::new(code, description),
+        code,
+        description: description.into(),
         result_error: false,
     }
 }
@@ -374,7 +377,8 @@ fn invalid(
         // 2.1 can tell the sender of a CALLRESULT that it could not be accepted.
         3 if version == OcppVersion::V21 => FrameError::Reply {
             message_id,
-            error: CallError::new(code, description),
+            code,
+            description,
             result_error: true,
         },
         _ => FrameError::Unanswerable {
