@@ -1,6 +1,42 @@
 //! Chargers, EVSEs, transactions, id tokens and the rules around them; the ports the store
-//! implements. Knows nothing of WebSockets, HTTP, SQL or wire formats.
+//! implements. Knows nothing of WebSockets, HTTP, SQL or wire formats, and has no
+//! per-OCPP-version branches: the adapters map each version onto these types.
+//!
+//! Wiring: build a [`Storage`] (e.g. `ampere_store::Store`), then
+//! [`Services::new(storage, clock, config)`](Services::new).
 
+pub mod charger;
+pub mod clock;
+pub mod error;
 pub mod ids;
+pub mod meter;
+pub mod password;
+pub mod ports;
+pub mod report;
+pub mod services;
+pub mod status;
+pub mod token;
+pub mod transaction;
 
-pub use ids::ChargerId;
+pub use charger::{
+    BootInfo, BootOutcome, Charger, ChargerAuth, ChargerUpdate, ConnectionEvent,
+    ConnectionEventKind, NewCharger, RegistrationStatus, SecurityProfile, UnknownChargerPolicy,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DomainError, StoreError};
+pub use ids::{
+    ChargerId, ConnectorId, ConnectorRef, EvseId, IdToken, IdTokenKind, InvalidId, TransactionId,
+};
+pub use meter::{MeterValue, SampledValue, SignedMeterValue};
+pub use ports::{Storage, StoreTx, StoredMeterValues, TransactionFilter};
+pub use report::{ChargerReport, ReportKind};
+pub use services::{
+    AuthorizationService, ChargerConfig, ChargerService, MeterService, MeterValuesReport,
+    ReportService, Services, TransactionService,
+};
+pub use status::{ConnectorStatus, StatusReport};
+pub use token::{AuthorizationInfo, AuthorizationStatus, IdTokenRecord};
+pub use transaction::{
+    EventOutcome, STOP_REASON_CHARGER_REBOOTED, Transaction, TransactionEvent,
+    TransactionEventKind, TransactionEventRecord, TransactionStatus,
+};

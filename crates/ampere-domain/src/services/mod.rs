@@ -1,0 +1,61 @@
+//! The services the protocol adapters (and later the API) call. Each call is one unit of
+//! work: its effects are committed before it returns, so an adapter answers the charger only
+//! after what the charger said is durable.
+
+mod authorization;
+mod charger;
+mod meter;
+mod report;
+mod transaction;
+
+use std::sync::Arc;
+
+pub use authorization::AuthorizationService;
+pub use charger::{ChargerConfig, ChargerService};
+pub use meter::{MeterService, MeterValuesReport};
+pub use report::ReportService;
+pub use transaction::TransactionService;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::error::DomainError;
+use crate::ids::ChargerId;
+use crate::ports::{Storage, StoreTx};
+
+/// All services over one store and clock; what the binary builds once and shares.
+#[derive(Clone)]
+pub struct Services {
+    pub chargers: ChargerService,
+    pub authorization: AuthorizationService,
+    pub transactions: TransactionService,
+    pub meter: MeterService,
+    pub reports: ReportService,
+}
+
+impl Services {
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>, config: ChargerConfig) -> Self {
+        Self {
+            chargers: ChargerService::new(storage.clone(), clock.clone(), config),
+            authorization: AuthorizationService::new(storage.clone(), clock.clone()),
+            transactions: TransactionService::new(storage.clone(), clock.clone()),
+            meter: MeterService::new(storage.clone(), clock.clone()),
+            reports: ReportService::new(storage, clock),
+        }
+    }
+}
+
+/// Marks the charger as seen now, and fails when it is not registered. Every message a
+/// charger sends goes through here first: one statement that is both the existence check and
+/// the `last_seen` update.
+async fn touch(
+    tx: &mut dyn StoreTx,
+    id: &ChargerId,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    if tx.touch_charger(id, now, None).await? {
+        Ok(())
+    } else {
+        Err(DomainError::UnknownCharger(id.clone()))
+    }
+}
