@@ -1,0 +1,476 @@
+//! The HTTP side of a charger connection: read the upgrade request, decide who is calling
+//! and whether they may, and answer `101 Switching Protocols` or an HTTP error.
+//!
+//! The request is read and answered here instead of in an HTTP framework so that a
+//! connection costs nothing beyond its socket and WebSocket state once upgraded, and so that
+//! the directory lookup and the password check can run (asynchronously, bounded) before the
+//! answer is chosen.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ampere_domain::ChargerId;
+use ampere_ocpp::OcppVersion;
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
+use tokio_tungstenite::tungstenite::http::{self, HeaderMap, HeaderValue, Request, StatusCode};
+
+use crate::config::{GatewayConfig, UnknownChargerPolicy};
+use crate::directory::ChargerDirectory;
+
+/// Longest request head (request line and headers) accepted.
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+/// Most headers accepted in a request.
+const MAX_HEADERS: usize = 32;
+
+/// A charger that may connect.
+pub(crate) struct Admitted {
+    pub(crate) charger_id: ChargerId,
+    pub(crate) version: OcppVersion,
+    pub(crate) known: bool,
+    /// Bytes the client sent after the request head (WebSocket frames sent eagerly).
+    pub(crate) leftover: Vec<u8>,
+}
+
+/// An HTTP error answer to an upgrade request. `detail` goes into the body and the log;
+/// it never contains credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) detail: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    /// The full HTTP response, connection closed after it.
+    pub(crate) fn to_http(&self) -> String {
+        let extra = match self.status {
+            StatusCode::UNAUTHORIZED => "WWW-Authenticate: Basic realm=\"ampere\"\r\n",
+            StatusCode::UPGRADE_REQUIRED => "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
+            StatusCode::METHOD_NOT_ALLOWED => "Allow: GET\r\n",
+            StatusCode::SERVICE_UNAVAILABLE => "Retry-After: 5\r\n",
+            _ => "",
+        };
+        let body = format!("{}\n", self.detail);
+        format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len(),
+        )
+    }
+}
+
+/// Why a handshake ended without an answer: the client went away or sent garbage that is
+/// not worth one.
+#[derive(Debug)]
+pub(crate) enum Abort {
+    Io(std::io::Error),
+    Closed,
+}
+
+/// What the handshake needs besides the socket.
+pub(crate) struct HandshakeContext {
+    pub(crate) config: Arc<GatewayConfig>,
+    pub(crate) directory: Arc<dyn ChargerDirectory>,
+    pub(crate) passwords: PasswordChecker,
+}
+
+/// Reads the upgrade request from `stream` and, when the charger may connect, writes the
+/// `101` answer. A refusal is returned for the caller to send.
+pub(crate) async fn accept(
+    stream: &mut TcpStream,
+    remote: SocketAddr,
+    ctx: &HandshakeContext,
+) -> Result<Result<Admitted, Refusal>, Abort> {
+    let (request, leftover) = match read_request(stream).await? {
+        Ok(parsed) => parsed,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let admitted = match admit(&request, ctx).await {
+        Ok((charger_id, version, known)) => Admitted {
+            charger_id,
+            version,
+            known,
+            leftover,
+        },
+        Err(refusal) => {
+            tracing::info!(%remote, path = request.uri().path(), status = refusal.status.as_u16(), detail = %refusal.detail, "upgrade refused");
+            return Ok(Err(refusal));
+        }
+    };
+    // `create_response` checks the WebSocket parts of the request (GET, HTTP/1.1,
+    // Upgrade/Connection headers, version 13, a key) and computes the accept key.
+    let mut response = match create_response(&request) {
+        Ok(response) => response,
+        Err(error) => {
+            return Ok(Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("not a valid WebSocket upgrade: {error}"),
+            )));
+        }
+    };
+    response.headers_mut().insert(
+        http::header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(admitted.version.subprotocol()),
+    );
+    let mut head = Vec::with_capacity(256);
+    write_response(&mut head, &response).map_err(|e| Abort::Io(std::io::Error::other(e)))?;
+    stream.write_all(&head).await.map_err(Abort::Io)?;
+    Ok(Ok(admitted))
+}
+
+/// Decides whether the request may become an OCPP connection: which charger, which
+/// version, whether it is registered.
+async fn admit(
+    request: &Request<()>,
+    ctx: &HandshakeContext,
+) -> Result<(ChargerId, OcppVersion, bool), Refusal> {
+    if request.method() != http::Method::GET {
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET upgrade requests are served here",
+        ));
+    }
+    let headers = request.headers();
+    if !header_has_token(headers, http::header::UPGRADE, "websocket") {
+        return Err(Refusal::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "this is an OCPP WebSocket endpoint",
+        ));
+    }
+    let charger_id = identity_from_path(request.uri().path(), ctx.config.accept_any_path_prefix)?;
+    let version = negotiate_version(headers).ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "no supported subprotocol offered (ocpp2.1, ocpp2.0.1, ocpp1.6)",
+        )
+    })?;
+
+    let registration = ctx.directory.lookup(&charger_id).await.map_err(|error| {
+        tracing::error!(charger_id = %charger_id, %error, "charger lookup failed");
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "try again later")
+    })?;
+    let Some(auth) = registration else {
+        return match ctx.config.unknown_chargers {
+            UnknownChargerPolicy::Reject => {
+                Err(Refusal::new(StatusCode::NOT_FOUND, "unknown charger"))
+            }
+            UnknownChargerPolicy::Pending | UnknownChargerPolicy::Accept => {
+                Ok((charger_id, version, false))
+            }
+        };
+    };
+    if auth.security_profile >= 2 {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "charger uses security profile {}: connect over TLS",
+                auth.security_profile
+            ),
+        ));
+    }
+    if let Some(hash) = auth.password_hash {
+        let unauthorized = || Refusal::new(StatusCode::UNAUTHORIZED, "authentication required");
+        let (user, password) = basic_credentials(headers).ok_or_else(unauthorized)?;
+        if user != charger_id.as_str() {
+            return Err(unauthorized());
+        }
+        if !ctx.passwords.verify(hash, password).await {
+            return Err(unauthorized());
+        }
+    }
+    Ok((charger_id, version, true))
+}
+
+/// Reads the request head; returns it with whatever followed it.
+async fn read_request(
+    stream: &mut TcpStream,
+) -> Result<Result<(Request<()>, Vec<u8>), Refusal>, Abort> {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        if buf.len() >= MAX_REQUEST_HEAD {
+            return Ok(Err(Refusal::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request head too large",
+            )));
+        }
+        let len = buf.len();
+        buf.resize((len + 1024).min(MAX_REQUEST_HEAD), 0);
+        let n = stream.read(&mut buf[len..]).await.map_err(Abort::Io)?;
+        buf.truncate(len + n);
+        if n == 0 {
+            return Err(Abort::Closed);
+        }
+        match parse_request(&buf) {
+            Ok(Some((size, request))) => return Ok(Ok((request, buf.split_off(size)))),
+            Ok(None) => continue,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    }
+}
+
+/// Parses a complete request head; `None` when more bytes are needed.
+fn parse_request(buf: &[u8]) -> Result<Option<(usize, Request<()>)>, Refusal> {
+    let bad = |detail: &str| Refusal::new(StatusCode::BAD_REQUEST, detail);
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let size = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(size)) => size,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Refusal::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "too many headers",
+            ));
+        }
+        Err(_) => return Err(bad("malformed HTTP request")),
+    };
+    let mut builder = Request::builder()
+        .method(parsed.method.unwrap_or("GET"))
+        .uri(parsed.path.unwrap_or("/"))
+        .version(match parsed.version {
+            Some(0) => http::Version::HTTP_10,
+            _ => http::Version::HTTP_11,
+        });
+    for header in parsed.headers.iter() {
+        builder = builder.header(header.name, header.value);
+    }
+    let request = builder
+        .body(())
+        .map_err(|_| bad("malformed HTTP request"))?;
+    Ok(Some((size, request)))
+}
+
+/// The charger identity named by `path`: `/ocpp/{identity}`, or with `any_prefix` the last
+/// segment of any path. 404 when the path has no identity where one is expected, 400 when
+/// the identity is invalid.
+pub(crate) fn identity_from_path(path: &str, any_prefix: bool) -> Result<ChargerId, Refusal> {
+    let not_found = || Refusal::new(StatusCode::NOT_FOUND, "expected /ocpp/{identity}");
+    let segment = if any_prefix {
+        path.rsplit_once('/').map(|(_, last)| last)
+    } else {
+        path.strip_prefix("/ocpp/")
+            .filter(|rest| !rest.contains('/'))
+    };
+    let segment = segment.filter(|s| !s.is_empty()).ok_or_else(not_found)?;
+    let decoded = percent_decode_str(segment).decode_utf8().map_err(|_| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "charger identity is not valid UTF-8",
+        )
+    })?;
+    ChargerId::new(decoded.into_owned()).map_err(|error| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("invalid charger identity: {error}"),
+        )
+    })
+}
+
+/// The newest OCPP version among the subprotocols the client offers.
+pub(crate) fn negotiate_version(headers: &HeaderMap) -> Option<OcppVersion> {
+    let offered: Vec<OcppVersion> = headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|token| OcppVersion::from_subprotocol(token.trim()))
+        .collect();
+    OcppVersion::NEWEST_FIRST
+        .into_iter()
+        .find(|version| offered.contains(version))
+}
+
+/// User name and password of an `Authorization: Basic` header. The password stays bytes:
+/// it is only ever compared by the hash verifier, never printed.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, Vec<u8>)> {
+    let value = headers.get(http::header::AUTHORIZATION)?.as_bytes();
+    let (scheme, encoded) = value.split_at(value.iter().position(|b| *b == b' ')?);
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim_ascii())
+        .ok()?;
+    let colon = decoded.iter().position(|b| *b == b':')?;
+    let user = String::from_utf8(decoded[..colon].to_vec()).ok()?;
+    Some((user, decoded[colon + 1..].to_vec()))
+}
+
+fn header_has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Verifies passwords against argon2 hashes on the blocking pool, a bounded number at once:
+/// each verification takes tens of milliseconds of CPU and (by default) 19 MiB of memory,
+/// and a reconnect storm must not starve the runtime or exhaust memory.
+#[derive(Clone)]
+pub(crate) struct PasswordChecker {
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordChecker {
+    pub(crate) fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    pub(crate) async fn verify(&self, phc_hash: String, password: Vec<u8>) -> bool {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return false;
+        };
+        // The permit moves into the blocking task: if the handshake is abandoned (timeout)
+        // the verification still counts against the bound until it has really finished.
+        let verified = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match PasswordHash::new(&phc_hash) {
+                Ok(hash) => Argon2::default().verify_password(&password, &hash).is_ok(),
+                Err(error) => {
+                    tracing::error!(%error, "stored password hash is not a valid PHC string");
+                    false
+                }
+            }
+        })
+        .await;
+        verified.unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn strict_paths_need_the_ocpp_prefix() {
+        assert_eq!(
+            identity_from_path("/ocpp/CP-1", false).unwrap().as_str(),
+            "CP-1"
+        );
+        for path in [
+            "/CP-1",
+            "/ocpp/",
+            "/ocpp",
+            "/ocpp/a/b",
+            "/x/ocpp/CP-1",
+            "/ocpp/CP-1/",
+        ] {
+            let refusal = identity_from_path(path, false).unwrap_err();
+            assert_eq!(refusal.status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    #[test]
+    fn any_prefix_takes_the_last_segment() {
+        let id = identity_from_path("/steve/websocket/CentralSystemService/CP-7", true).unwrap();
+        assert_eq!(id.as_str(), "CP-7");
+        assert_eq!(identity_from_path("/CP-8", true).unwrap().as_str(), "CP-8");
+        assert_eq!(
+            identity_from_path("/steve/websocket/", true)
+                .unwrap_err()
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn identities_are_url_decoded_and_checked() {
+        assert_eq!(
+            identity_from_path("/ocpp/CP%201", false).unwrap().as_str(),
+            "CP 1"
+        );
+        let too_long = format!("/ocpp/{}", "x".repeat(49));
+        assert_eq!(
+            identity_from_path(&too_long, false).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(identity_from_path(&format!("/ocpp/{}", "x".repeat(48)), false).is_ok());
+        for path in ["/ocpp/a:b", "/ocpp/a%3Ab", "/ocpp/%FF", "/ocpp/a%00"] {
+            assert_eq!(
+                identity_from_path(path, false).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn newest_offered_version_wins() {
+        let h = headers(&[("sec-websocket-protocol", "ocpp1.6, ocpp2.0.1")]);
+        assert_eq!(negotiate_version(&h), Some(OcppVersion::V201));
+        let h = headers(&[
+            ("sec-websocket-protocol", "ocpp1.6"),
+            ("sec-websocket-protocol", "ocpp2.1"),
+        ]);
+        assert_eq!(negotiate_version(&h), Some(OcppVersion::V21));
+        let h = headers(&[("sec-websocket-protocol", "ocpp1.5, OCPP2.0.1")]);
+        assert_eq!(negotiate_version(&h), None);
+        assert_eq!(negotiate_version(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("CP-1:s3cr:et");
+        let h = headers(&[("authorization", &format!("Basic {encoded}"))]);
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("CP-1".into(), b"s3cr:et".to_vec()))
+        );
+        let h = headers(&[("authorization", &format!("basic  {encoded}"))]);
+        assert!(basic_credentials(&h).is_some());
+        let h = headers(&[("authorization", &format!("Bearer {encoded}"))]);
+        assert_eq!(basic_credentials(&h), None);
+        let h = headers(&[("authorization", "Basic !!!")]);
+        assert_eq!(basic_credentials(&h), None);
+    }
+
+    #[test]
+    fn request_heads_are_parsed_incrementally() {
+        let head = b"GET /ocpp/CP-1 HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n";
+        assert!(parse_request(&head[..20]).unwrap().is_none());
+        let mut bytes = head.to_vec();
+        bytes.extend_from_slice(b"\x81\x80");
+        let (size, request) = parse_request(&bytes).unwrap().unwrap();
+        assert_eq!(size, head.len());
+        assert_eq!(request.uri().path(), "/ocpp/CP-1");
+        assert_eq!(
+            parse_request(b"\x00\x01garbage\r\n\r\n")
+                .unwrap_err()
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn refusals_carry_their_headers() {
+        let text = Refusal::new(StatusCode::UNAUTHORIZED, "authentication required").to_http();
+        assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+        assert!(text.contains("WWW-Authenticate: Basic realm=\"ampere\"\r\n"));
+        assert!(text.ends_with("\r\n\r\nauthentication required\n"));
+    }
+}

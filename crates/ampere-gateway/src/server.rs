@@ -1,0 +1,261 @@
+//! The listener: accepts TCP connections within the connection limit, runs each handshake
+//! under a timeout, and starts one task per admitted charger.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::timeout;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+use crate::commands::Commands;
+use crate::config::GatewayConfig;
+use crate::connection::{Connection, ConnectionContext};
+use crate::directory::ChargerDirectory;
+use crate::handler::{CallHandler, SessionInfo};
+use crate::handshake::{self, Abort, HandshakeContext, PasswordChecker, Refusal};
+use crate::registry::{Registry, Session};
+
+/// WebSocket read buffer per connection. Small on purpose: most OCPP messages are a few
+/// hundred bytes, and this buffer is allocated for every idle charger. Bigger messages
+/// grow it as needed.
+const READ_BUFFER_BYTES: usize = 4096;
+/// How long an over-the-limit client gets to read its 503.
+const BUSY_ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
+/// Accept errors (e.g. out of file descriptors) back off up to this.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The charger-facing OCPP WebSocket server.
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// Binds `config.ocpp_addr` and starts accepting chargers. Runs until `shutdown` is
+    /// cancelled; then stops accepting, closes every charger with 1001 (Going Away) after
+    /// its in-flight CALLs are handled (at most `shutdown_grace`), and
+    /// [`RunningGateway::join`] returns.
+    pub async fn bind(
+        config: GatewayConfig,
+        directory: Arc<dyn ChargerDirectory>,
+        handler: Arc<dyn CallHandler>,
+        shutdown: CancellationToken,
+    ) -> io::Result<RunningGateway> {
+        let listener = TcpListener::bind(config.ocpp_addr).await?;
+        let local_addr = listener.local_addr()?;
+        let config = Arc::new(config);
+        let registry = Arc::new(Registry::default());
+        let commands = Commands::new(
+            registry.clone(),
+            config.call_timeout,
+            config.command_queue_len,
+        );
+        let shared = Arc::new(Shared {
+            handshake: HandshakeContext {
+                config: config.clone(),
+                directory,
+                passwords: PasswordChecker::new(config.max_concurrent_password_checks),
+            },
+            connection: Arc::new(ConnectionContext {
+                config: config.clone(),
+                handler,
+                registry,
+                shutdown: shutdown.clone(),
+            }),
+            ws_config: WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER_BYTES)
+                // Frames go out as soon as they are sent: nothing to gain from batching
+                // one small answer at a time, and no buffer to keep per connection.
+                .write_buffer_size(0)
+                .max_message_size(Some(config.max_message_bytes))
+                .max_frame_size(Some(config.max_message_bytes)),
+            next_connection_id: AtomicU64::new(1),
+            tracker: TaskTracker::new(),
+        });
+        let permits = Arc::new(Semaphore::new(config.max_connections));
+        tracing::info!(addr = %local_addr, "OCPP gateway listening");
+        let accept = tokio::spawn(accept_loop(listener, shared.clone(), permits, shutdown));
+        Ok(RunningGateway {
+            local_addr,
+            commands,
+            accept,
+            shared,
+        })
+    }
+}
+
+/// A gateway that is accepting chargers.
+pub struct RunningGateway {
+    local_addr: SocketAddr,
+    commands: Commands,
+    accept: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RunningGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningGateway")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningGateway {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The handle for CSMS-initiated calls.
+    pub fn commands(&self) -> Commands {
+        self.commands.clone()
+    }
+
+    /// Waits until the gateway has shut down: the accept loop has stopped and every
+    /// connection has been closed.
+    pub async fn join(self) {
+        if let Err(error) = self.accept.await {
+            tracing::error!(%error, "accept loop failed");
+        }
+        self.shared.tracker.close();
+        self.shared.tracker.wait().await;
+        tracing::info!("OCPP gateway stopped");
+    }
+}
+
+struct Shared {
+    handshake: HandshakeContext,
+    connection: Arc<ConnectionContext>,
+    ws_config: WebSocketConfig,
+    next_connection_id: AtomicU64,
+    /// Every connection and handshake task, so that shutdown can wait for them.
+    tracker: TaskTracker,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(5);
+                accepted
+            }
+            Err(error) => {
+                tracing::warn!(%error, backoff = ?backoff, "accept failed; backing off");
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                continue;
+            }
+        };
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let span = tracing::info_span!("connection", %remote);
+                shared.tracker.spawn(
+                    serve_connection(shared.clone(), stream, remote, permit).instrument(span),
+                );
+            }
+            Err(_) => {
+                tracing::warn!(%remote, "connection limit reached; answering 503");
+                shared.tracker.spawn(answer_busy(stream));
+            }
+        }
+    }
+    tracing::info!("OCPP gateway stopped accepting");
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let config = &shared.handshake.config;
+    let handshake = timeout(
+        config.handshake_timeout,
+        handshake::accept(&mut stream, remote, &shared.handshake),
+    );
+    let outcome = tokio::select! {
+        () = shared.connection.shutdown.cancelled() => return,
+        outcome = handshake => outcome,
+    };
+    let admitted = match outcome {
+        Ok(Ok(Ok(admitted))) => admitted,
+        Ok(Ok(Err(refusal))) => return refuse(stream, &refusal).await,
+        Ok(Err(Abort::Io(error))) => {
+            tracing::debug!(%error, "handshake failed");
+            return;
+        }
+        Ok(Err(Abort::Closed)) => {
+            tracing::debug!("client closed the connection during the handshake");
+            return;
+        }
+        Err(_) => {
+            tracing::info!("handshake timed out");
+            return;
+        }
+    };
+
+    let info = SessionInfo {
+        charger_id: admitted.charger_id,
+        version: admitted.version,
+        remote_addr: remote,
+        connection_id: shared.next_connection_id.fetch_add(1, Ordering::Relaxed),
+        known: admitted.known,
+    };
+    let span = tracing::info_span!(
+        "charger",
+        charger_id = %info.charger_id,
+        connection_id = info.connection_id,
+        version = %info.version,
+    );
+    let ws = WebSocketStream::from_partially_read(
+        stream,
+        admitted.leftover,
+        Role::Server,
+        Some(shared.ws_config),
+    )
+    .await;
+    let session = Arc::new(Session::new(info));
+    Connection::new(ws, session, shared.connection.clone())
+        .run()
+        .instrument(span)
+        .await;
+}
+
+/// Sends an HTTP error and closes.
+async fn refuse(mut stream: TcpStream, refusal: &Refusal) {
+    let _ = timeout(BUSY_ANSWER_TIMEOUT, async {
+        stream.write_all(refusal.to_http().as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+async fn answer_busy(stream: TcpStream) {
+    let refusal = Refusal {
+        status: tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE,
+        detail: "too many connections".to_owned(),
+    };
+    refuse(stream, &refusal).await;
+}
