@@ -100,6 +100,8 @@ pub(crate) struct Connection {
     closing: Option<Closing>,
     /// False once the socket failed or the charger closed: nothing more can be sent.
     writable: bool,
+    /// Our close frame went out; the charger's side is still to be awaited.
+    close_sent: bool,
 }
 
 impl Connection {
@@ -119,6 +121,7 @@ impl Connection {
             pong_deadline: None,
             closing: None,
             writable: true,
+            close_sent: false,
             ctx,
         }
     }
@@ -167,6 +170,7 @@ impl Connection {
             tracing::info!("connection closed after takeover");
         }
         ctx.registry.remove(&session);
+        self.linger().await;
     }
 
     async fn serve(&mut self) -> End {
@@ -181,10 +185,11 @@ impl Connection {
                 );
             }
             self.start_next_job().await;
-            if self.closing.is_none() && self.outstanding.is_none() {
-                if let Some(call) = self.session.next_command() {
-                    self.send_call(call).await;
-                }
+            if self.closing.is_none()
+                && self.outstanding.is_none()
+                && let Some(call) = self.session.next_command()
+            {
+                self.send_call(call).await;
             }
             if let Some(closing) = &self.closing {
                 let drained = self.running.is_none() && self.jobs.is_empty();
@@ -566,20 +571,25 @@ impl Connection {
             && self.writable
         {
             let sent = timeout(CLOSE_LINGER, self.ws.send(Message::Close(Some(frame)))).await;
-            if matches!(sent, Ok(Ok(()))) {
-                // The socket is read directly from here on: after a capacity error
-                // tungstenite's reader is in the middle of the refused frame.
-                let socket = self.ws.get_mut();
-                let _ = timeout(CLOSE_LINGER, linger(socket)).await;
-            }
+            self.close_sent = matches!(sent, Ok(Ok(())));
         }
         closing.end
     }
+
+    /// After our close frame: half-closes the socket and discards what the charger still
+    /// sends until it closes too (at most [`CLOSE_LINGER`]), so that it reads our close frame
+    /// instead of a connection reset.
+    async fn linger(mut self) {
+        if !self.close_sent {
+            return;
+        }
+        // The socket is read directly: after a capacity error tungstenite's reader is in the
+        // middle of the refused frame.
+        let _ = timeout(CLOSE_LINGER, discard_until_eof(self.ws.get_mut())).await;
+    }
 }
 
-/// Half-closes the socket and discards what the charger still sends until it closes too, so
-/// that it reads our close frame instead of a reset.
-async fn linger(socket: &mut TcpStream) {
+async fn discard_until_eof(socket: &mut TcpStream) {
     let _ = socket.shutdown().await;
     let mut buf = vec![0u8; 4096];
     let mut total = 0;
