@@ -69,7 +69,8 @@ impl Commands {
         Self {
             registry,
             call_timeout,
-            queue_len,
+            // At least one call must be able to wait, or none could ever be sent.
+            queue_len: queue_len.max(1),
         }
     }
 

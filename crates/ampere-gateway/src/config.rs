@@ -39,10 +39,11 @@ pub struct GatewayConfig {
     /// else) before the connection is considered dead and closed. Default 30 s.
     pub pong_timeout: Duration,
     /// CSMS-initiated calls that may wait for a charger behind the outstanding one; one
-    /// more fails with `CommandError::QueueFull`. Default 16.
+    /// more fails with `CommandError::QueueFull`. At least 1. Default 16.
     pub command_queue_len: usize,
     /// Charger CALLs received but not yet handled (a charger may pipeline); when the queue
-    /// is full the gateway stops reading that socket until the handler catches up. Default 8.
+    /// is full the gateway stops reading that socket until the handler catches up. At least 1.
+    /// Default 8.
     pub incoming_queue_len: usize,
     /// Password (argon2) verifications running at once; they are CPU- and memory-heavy
     /// (19 MiB each with argon2's default parameters). Default: the number of CPUs.

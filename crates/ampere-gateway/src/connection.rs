@@ -200,8 +200,8 @@ impl Connection {
 
             // Reading pauses while the queue is full: the charger waits instead of the
             // gateway buffering without bound.
-            let reading =
-                self.closing.is_none() && self.jobs.len() < self.ctx.config.incoming_queue_len;
+            let reading = self.closing.is_none()
+                && self.jobs.len() < self.ctx.config.incoming_queue_len.max(1);
             let far = Instant::now() + Duration::from_secs(86_400);
             let call_deadline = self.outstanding.as_ref().map(|o| o.deadline);
             let timer = match (self.next_ping, self.pong_deadline) {
@@ -225,7 +225,6 @@ impl Connection {
                         self.send_text(text).await;
                     }
                 }
-                message = self.ws.next(), if reading => self.on_message(message).await,
                 () = sleep_until(call_deadline.unwrap_or(far)), if call_deadline.is_some() => {
                     if let Some(call) = self.outstanding.take() {
                         tracing::warn!(message_id = %call.message_id, action = %call.action, "charger did not answer in time");
@@ -236,6 +235,8 @@ impl Connection {
                     self.on_timer(reading).await;
                 }
                 () = sleep_until(drain_deadline.unwrap_or(far)), if drain_deadline.is_some() => {}
+                // Last, so that a charger flooding the socket cannot starve the timers.
+                message = self.ws.next(), if reading => self.on_message(message).await,
             }
         }
         self.finish().await

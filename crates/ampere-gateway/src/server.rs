@@ -29,8 +29,11 @@ use crate::registry::{Registry, Session};
 /// hundred bytes, and this buffer is allocated for every idle charger. Bigger messages
 /// grow it as needed.
 const READ_BUFFER_BYTES: usize = 4096;
-/// How long an over-the-limit client gets to read its 503.
-const BUSY_ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a refused client gets to read its HTTP error.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+/// Over-the-limit clients answered 503 at once; beyond that they are simply dropped, so that
+/// a flood cannot make the answers themselves unbounded.
+const MAX_BUSY_ANSWERS: usize = 256;
 /// Accept errors (e.g. out of file descriptors) back off up to this.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -146,6 +149,7 @@ async fn accept_loop(
     permits: Arc<Semaphore>,
     shutdown: CancellationToken,
 ) {
+    let busy_answers = Arc::new(Semaphore::new(MAX_BUSY_ANSWERS));
     let mut backoff = Duration::from_millis(5);
     loop {
         let accepted = tokio::select! {
@@ -175,8 +179,13 @@ async fn accept_loop(
                 );
             }
             Err(_) => {
-                tracing::warn!(%remote, "connection limit reached; answering 503");
-                shared.tracker.spawn(answer_busy(stream));
+                tracing::warn!(%remote, "connection limit reached; refusing");
+                if let Ok(permit) = busy_answers.clone().try_acquire_owned() {
+                    shared.tracker.spawn(async move {
+                        answer_busy(stream).await;
+                        drop(permit);
+                    });
+                }
             }
         }
     }
@@ -245,7 +254,7 @@ async fn serve_connection(
 
 /// Sends an HTTP error and closes.
 async fn refuse(mut stream: TcpStream, refusal: &Refusal) {
-    let _ = timeout(BUSY_ANSWER_TIMEOUT, async {
+    let _ = timeout(REFUSAL_TIMEOUT, async {
         stream.write_all(refusal.to_http().as_bytes()).await?;
         stream.shutdown().await
     })
