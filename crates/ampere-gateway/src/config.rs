@@ -3,18 +3,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-/// What to do with a charger that is not registered (the directory does not know it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnknownChargerPolicy {
-    /// Refuse the WebSocket upgrade with HTTP 404.
-    Reject,
-    /// Let it connect (`SessionInfo::known == false`); the domain answers its boot `Pending`
-    /// and shows it to operators for approval.
-    #[default]
-    Pending,
-    /// Let it connect (`SessionInfo::known == false`); the domain decides how to answer.
-    Accept,
-}
+/// The domain's policy for chargers the directory does not know: `Reject` refuses the
+/// upgrade with HTTP 404; `Pending` and `Accept` let the charger in (`SessionInfo::known ==
+/// false`) and leave the boot answer to the domain. One type for both crates, so the binary
+/// configures it once.
+pub use ampere_domain::UnknownChargerPolicy;
 
 /// Settings of one plain-WebSocket (`ws://`) OCPP listener.
 #[derive(Debug, Clone)]
