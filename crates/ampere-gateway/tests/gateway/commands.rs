@@ -251,9 +251,11 @@ async fn one_outstanding_call_and_a_bounded_queue() {
     };
     let first = spawn_call(1);
     let (first_id, _, _) = recv_call(&mut charger).await;
-    let second = spawn_call(2);
-    // Wait until the second is queued, then the third finds the queue full.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Polled once, the second call is queued: queuing happens before its first await.
+    let charger_id = id("CP-1");
+    let second = gw.commands.call_raw(&charger_id, "Reset", json!({"n": 2}));
+    tokio::pin!(second);
+    assert!(futures_util::poll!(&mut second).is_pending());
     assert_eq!(
         gw.commands
             .call_raw(&id("CP-1"), "Reset", json!({"n": 3}))
@@ -266,7 +268,7 @@ async fn one_outstanding_call_and_a_bounded_queue() {
     let (second_id, _, payload) = recv_call(&mut charger).await;
     assert_eq!(payload, json!({"n": 2}));
     send(&mut charger, json!([3, second_id, {"n": 2}]).to_string()).await;
-    assert_eq!(within(second).await.unwrap(), Ok(json!({"n": 2})));
+    assert_eq!(within(second).await, Ok(json!({"n": 2})));
 }
 
 #[tokio::test]
@@ -281,13 +283,12 @@ async fn reconnect_fails_the_old_pending_call_at_once() {
     let pending =
         tokio::spawn(async move { commands.call_raw(&id("CP-1"), "Reset", json!({})).await });
     let _ = recv_call(&mut old).await;
-    let commands = gw.commands.clone();
-    let queued = tokio::spawn(async move {
-        commands
-            .call_raw(&id("CP-1"), "Reset", json!({"queued": true}))
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let charger_id = id("CP-1");
+    let queued = gw
+        .commands
+        .call_raw(&charger_id, "Reset", json!({"queued": true}));
+    tokio::pin!(queued);
+    assert!(futures_util::poll!(&mut queued).is_pending());
 
     // The charger comes back on a new socket without closing the old one.
     let started = Instant::now();
@@ -299,10 +300,7 @@ async fn reconnect_fails_the_old_pending_call_at_once() {
         within(pending).await.unwrap(),
         Err(CommandError::ConnectionLost)
     );
-    assert_eq!(
-        within(queued).await.unwrap(),
-        Err(CommandError::ConnectionLost)
-    );
+    assert_eq!(within(queued).await, Err(CommandError::ConnectionLost));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "failed at once, not after the timeout"

@@ -219,10 +219,15 @@ async fn connection_limit_answers_503() {
         503
     );
     drop(first);
-    // The permit comes back when the first connection ends.
-    let charger = ampere_domain::ChargerId::new("CP-1").unwrap();
-    eventually(|| gw.commands.is_online(&charger).is_none()).await;
-    gw.connect("CP-2", "ocpp1.6").await;
+    // The permit comes back when the first connection's task has ended.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gw.try_connect("/ocpp/CP-2", "ocpp1.6", None).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "permit not returned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
