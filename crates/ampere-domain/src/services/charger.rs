@@ -191,7 +191,7 @@ impl ChargerService {
             // Two connections raced to create it; the other one won, which is just as good.
             Err(StoreError::Conflict(_)) => {
                 drop(tx);
-                let mut read = self.storage.begin().await?;
+                let mut read = self.storage.read().await?;
                 return Ok(read.charger(id).await?);
             }
             Err(e) => return Err(e.into()),
