@@ -168,3 +168,26 @@ async fn send_frames_are_not_accepted_before_2_1() {
     );
     assert!(gw.handler.sends.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn pipelining_beyond_the_incoming_queue_loses_nothing() {
+    let gw = TestGateway::start(GatewayConfig {
+        incoming_queue_len: 1,
+        ..test_config()
+    })
+    .await;
+    let mut client = gw.connect("CP-1", "ocpp2.0.1").await;
+    for seq in 0..6 {
+        send(
+            &mut client,
+            format!(r#"[2,"q{seq}","Slow",{{"ms":20,"seq":{seq}}}]"#),
+        )
+        .await;
+    }
+    for seq in 0..6 {
+        assert_eq!(
+            recv(&mut client).await,
+            json!([3, format!("q{seq}"), { "seq": seq }])
+        );
+    }
+}

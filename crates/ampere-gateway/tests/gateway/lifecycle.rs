@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use ampere_gateway::{ConnectionEvent, DisconnectReason, GatewayConfig};
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -135,5 +135,22 @@ async fn silent_charger_is_closed_after_ping_timeout() {
         events.iter().filter(|(_, e)| *e == dead).count(),
         1,
         "the live one stays"
+    );
+}
+
+#[tokio::test]
+async fn pings_from_the_charger_are_answered() {
+    let gw = TestGateway::default().await;
+    let mut client = gw.connect("CP-1", "ocpp1.6").await;
+    client
+        .send(tokio_tungstenite::tungstenite::Message::Ping(
+            b"hi".to_vec().into(),
+        ))
+        .await
+        .unwrap();
+    let pong = within(client.next()).await.unwrap().unwrap();
+    assert_eq!(
+        pong,
+        tokio_tungstenite::tungstenite::Message::Pong(b"hi".to_vec().into())
     );
 }
