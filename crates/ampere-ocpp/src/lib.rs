@@ -2,12 +2,28 @@
 //!
 //! Architecture invariant: this crate does no IO. It turns text into values and values into
 //! text; sockets, tasks and storage live elsewhere.
+//!
+//! - [`frame`]: the OCPP-J RPC arrays (CALL, CALLRESULT, CALLERROR, 2.1 CALLRESULTERROR and
+//!   SEND), parsed without panics into values that say how to answer a broken frame.
+//! - [`v16`], [`v201`], [`v21`]: one request and one response type per action, generated
+//!   from the official OCA JSON schemas (see the crate README for how to regenerate).
+//! - [`validate()`]: judges a payload exactly as the official schema does and says which
+//!   CALLERROR code the breakage earns.
+//! - [`actions()`]: every action of a version and which side initiates it.
 
+mod actions;
 mod error;
 pub mod frame;
+mod generated;
+pub mod number;
+mod schema;
+mod validate;
 mod version;
 
+pub use actions::{ActionInfo, Initiator, action, actions};
 pub use error::{CallError, ErrorCode};
+pub use generated::{v16, v21, v201};
+pub use validate::{Violation, ViolationKind, validate};
 pub use version::OcppVersion;
 
 use serde::Serialize;
