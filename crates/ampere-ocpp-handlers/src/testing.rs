@@ -151,3 +151,11 @@ pub(crate) async fn assert_kept(
     assert_eq!(reports[0].payload, request, "kept verbatim");
     assert_eq!(reports[0].received_at, at(NOW));
 }
+
+/// The minimal valid request of a charger-initiated action, from
+/// `tests/data/minimal_requests.json` (every required field, nothing else).
+pub(crate) fn minimal_request(version: OcppVersion, action: &str) -> Value {
+    let all: Value = serde_json::from_str(include_str!("../tests/data/minimal_requests.json"))
+        .expect("minimal_requests.json is JSON");
+    all[version.to_string()][action].clone()
+}
