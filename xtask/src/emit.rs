@@ -243,10 +243,10 @@ fn constraint_doc(ty: &Ty) -> Option<String> {
             min_len, max_len, ..
         } => {
             if let Some(n) = min_len {
-                parts.push(format!("at least {n} characters"));
+                parts.push(format!("at least {n} {}", plural(*n, "character")));
             }
             if let Some(n) = max_len {
-                parts.push(format!("at most {n} characters"));
+                parts.push(format!("at most {n} {}", plural(*n, "character")));
             }
         }
         Ty::Integer(b) | Ty::Number(b) => {
@@ -266,10 +266,10 @@ fn constraint_doc(ty: &Ty) -> Option<String> {
             ..
         } => {
             if let Some(n) = min_items {
-                parts.push(format!("at least {n} items"));
+                parts.push(format!("at least {n} {}", plural(*n, "item")));
             }
             if let Some(n) = max_items {
-                parts.push(format!("at most {n} items"));
+                parts.push(format!("at most {n} {}", plural(*n, "item")));
             }
         }
         _ => {}
@@ -282,6 +282,14 @@ fn constraint_doc(ty: &Ty) -> Option<String> {
         text = format!("{}{}.", first.to_uppercase(), &text[1..]);
     }
     Some(text)
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        word.to_owned()
+    } else {
+        format!("{word}s")
+    }
 }
 
 fn rust_type(model: &Model, ty: &Ty) -> Result<String> {

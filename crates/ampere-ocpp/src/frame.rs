@@ -248,10 +248,11 @@ pub fn parse(text: &str, version: OcppVersion) -> Result<Frame, FrameError> {
         ));
     };
     if id.chars().count() > MAX_MESSAGE_ID_LEN {
+        // An id this long is not a message id; echoing it would make our answer invalid too.
         return Err(invalid(
             message_type,
             version,
-            Some(id),
+            None,
             ErrorCode::RpcFrameworkError,
             format!("message id is longer than {MAX_MESSAGE_ID_LEN} characters"),
         ));

@@ -14,6 +14,8 @@
 mod actions;
 mod error;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod generated;
 pub mod number;
 mod schema;

@@ -412,7 +412,7 @@ impl Action for GetInstalledCertificateIdsRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetInstalledCertificateIdsResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_hash_data: Option<Vec<CertificateHashData>>,
     pub status: GetInstalledCertificateStatus,
@@ -529,7 +529,7 @@ pub struct MeterValuesRequest {
     pub connector_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<i64>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
 }
 
@@ -1153,7 +1153,7 @@ pub struct LogParameters {
 #[serde(rename_all = "camelCase")]
 pub struct MeterValue {
     pub timestamp: DateTime<Utc>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub sampled_value: Vec<MeterValueSampledValue>,
 }
 

@@ -23,7 +23,7 @@ pub struct AuthorizeRequest {
     /// At most 5500 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestData>>,
 }
@@ -243,7 +243,7 @@ pub struct ClearDisplayMessageResponse {
 pub struct ClearVariableMonitoringRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub id: Vec<i64>,
 }
 
@@ -259,7 +259,7 @@ impl Action for ClearVariableMonitoringRequest {
 pub struct ClearVariableMonitoringResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub clear_monitoring_result: Vec<ClearMonitoringResult>,
 }
 
@@ -588,7 +588,7 @@ pub struct GetCompositeScheduleResponse {
 pub struct GetDisplayMessagesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Vec<i64>>,
     pub request_id: i64,
@@ -621,7 +621,7 @@ pub struct GetDisplayMessagesResponse {
 pub struct GetInstalledCertificateIdsRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_type: Option<Vec<GetCertificateIdUse>>,
 }
@@ -641,7 +641,7 @@ pub struct GetInstalledCertificateIdsResponse {
     pub status: GetInstalledCertificateStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_hash_data_chain: Option<Vec<CertificateHashDataChain>>,
 }
@@ -710,11 +710,11 @@ pub struct GetLogResponse {
 pub struct GetMonitoringReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
     pub request_id: i64,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitoring_criteria: Option<Vec<MonitoringCriterion>>,
 }
@@ -742,11 +742,11 @@ pub struct GetMonitoringReportResponse {
 pub struct GetReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
     pub request_id: i64,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_criteria: Option<Vec<ComponentCriterion>>,
 }
@@ -802,7 +802,7 @@ pub struct GetTransactionStatusResponse {
 pub struct GetVariablesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub get_variable_data: Vec<GetVariableData>,
 }
 
@@ -818,7 +818,7 @@ impl Action for GetVariablesRequest {
 pub struct GetVariablesResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub get_variable_result: Vec<GetVariableResult>,
 }
 
@@ -905,7 +905,7 @@ pub struct MeterValuesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub evse_id: i64,
-    /// At least 1 items.
+    /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
 }
 
@@ -929,7 +929,7 @@ pub struct MeterValuesResponse {
 pub struct NotifyChargingLimitRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_schedule: Option<Vec<ChargingSchedule>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -986,7 +986,7 @@ pub struct NotifyCustomerInformationResponse {
 pub struct NotifyDisplayMessagesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_info: Option<Vec<MessageInfo>>,
     pub request_id: i64,
@@ -1075,7 +1075,7 @@ pub struct NotifyEventRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     pub seq_no: i64,
-    /// At least 1 items.
+    /// At least 1 item.
     pub event_data: Vec<EventData>,
 }
 
@@ -1099,7 +1099,7 @@ pub struct NotifyEventResponse {
 pub struct NotifyMonitoringReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Vec<MonitoringData>>,
     pub request_id: i64,
@@ -1131,7 +1131,7 @@ pub struct NotifyReportRequest {
     pub custom_data: Option<CustomData>,
     pub request_id: i64,
     pub generated_at: DateTime<Utc>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_data: Option<Vec<ReportData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1194,7 +1194,7 @@ pub struct PublishFirmwareStatusNotificationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub status: PublishFirmwareStatus,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1223,7 +1223,7 @@ pub struct ReportChargingProfilesRequest {
     pub custom_data: Option<CustomData>,
     pub request_id: i64,
     pub charging_limit_source: ChargingLimitSource,
-    /// At least 1 items.
+    /// At least 1 item.
     pub charging_profile: Vec<ChargingProfile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
@@ -1427,7 +1427,7 @@ pub struct SecurityEventNotificationResponse {
 pub struct SendLocalListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_authorization_list: Option<Vec<AuthorizationData>>,
     pub version_number: i64,
@@ -1589,7 +1589,7 @@ pub struct SetNetworkProfileResponse {
 pub struct SetVariableMonitoringRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_monitoring_data: Vec<SetMonitoringData>,
 }
 
@@ -1605,7 +1605,7 @@ impl Action for SetVariableMonitoringRequest {
 pub struct SetVariableMonitoringResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_monitoring_result: Vec<SetMonitoringResult>,
 }
 
@@ -1615,7 +1615,7 @@ pub struct SetVariableMonitoringResponse {
 pub struct SetVariablesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_variable_data: Vec<SetVariableData>,
 }
 
@@ -1631,7 +1631,7 @@ impl Action for SetVariablesRequest {
 pub struct SetVariablesResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_variable_result: Vec<SetVariableResult>,
 }
 
@@ -1697,7 +1697,7 @@ pub struct TransactionEventRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub event_type: TransactionEvent,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meter_value: Option<Vec<MeterValue>>,
     pub timestamp: DateTime<Utc>,
@@ -2096,7 +2096,7 @@ pub struct CertificateHashDataChain {
     pub custom_data: Option<CustomData>,
     pub certificate_hash_data: CertificateHashData,
     pub certificate_type: GetCertificateIdUse,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child_certificate_hash_data: Option<Vec<CertificateHashData>>,
 }
@@ -2140,7 +2140,7 @@ pub struct ChargingProfile {
     pub valid_from: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<DateTime<Utc>>,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     pub charging_schedule: Vec<ChargingSchedule>,
     /// At most 36 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2156,10 +2156,10 @@ pub struct ChargingProfileCriterion {
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_level: Option<i64>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_id: Option<Vec<i64>>,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_limit_source: Option<Vec<ChargingLimitSource>>,
 }
@@ -2175,7 +2175,7 @@ pub struct ChargingSchedule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     pub charging_rate_unit: ChargingRateUnit,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     #[serde(
         default,
@@ -2273,7 +2273,7 @@ pub struct ComponentVariable {
 pub struct CompositeSchedule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     pub evse_id: i64,
     pub duration: i64,
@@ -2288,7 +2288,7 @@ pub struct ConsumptionCost {
     pub custom_data: Option<CustomData>,
     #[serde(with = "crate::number")]
     pub start_value: Decimal,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     pub cost: Vec<Cost>,
 }
 
@@ -2428,7 +2428,7 @@ pub struct GetVariableResult {
 pub struct IdToken {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<Vec<AdditionalInfo>>,
     /// At most 36 characters.
@@ -2449,7 +2449,7 @@ pub struct IdTokenInfo {
     /// At most 8 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language1: Option<String>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evse_id: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2513,7 +2513,7 @@ pub struct MessageInfo {
 pub struct MeterValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    /// At least 1 items.
+    /// At least 1 item.
     pub sampled_value: Vec<SampledValue>,
     pub timestamp: DateTime<Utc>,
 }
@@ -2538,7 +2538,7 @@ pub struct MonitoringData {
     pub custom_data: Option<CustomData>,
     pub component: Component,
     pub variable: Variable,
-    /// At least 1 items.
+    /// At least 1 item.
     pub variable_monitoring: Vec<VariableMonitoring>,
 }
 
@@ -2594,7 +2594,7 @@ pub struct ReportData {
     pub custom_data: Option<CustomData>,
     pub component: Component,
     pub variable: Variable,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     pub variable_attribute: Vec<VariableAttribute>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variable_characteristics: Option<VariableCharacteristics>,
@@ -2611,7 +2611,7 @@ pub struct SalesTariff {
     pub sales_tariff_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_e_price_levels: Option<i64>,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub sales_tariff_entry: Vec<SalesTariffEntry>,
 }
 
@@ -2624,7 +2624,7 @@ pub struct SalesTariffEntry {
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e_price_level: Option<i64>,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumption_cost: Option<Vec<ConsumptionCost>>,
 }

@@ -76,7 +76,7 @@ pub struct AuthorizeRequest {
     /// At most 10000 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +96,7 @@ pub struct AuthorizeResponse {
     pub id_token_info: IdTokenInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_status: Option<AuthorizeCertificateStatus>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_energy_transfer: Option<Vec<EnergyTransferMode>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +109,7 @@ pub struct AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatterySwapRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub battery_data: Vec<BatteryData>,
     pub event_type: BatterySwapEvent,
     pub id_token: IdToken,
@@ -391,7 +391,7 @@ pub struct ClearDisplayMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearTariffsRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tariff_ids: Option<Vec<String>>,
     /// Minimum 0.
@@ -411,7 +411,7 @@ impl Action for ClearTariffsRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearTariffsResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     pub clear_tariffs_result: Vec<ClearTariffsResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -421,7 +421,7 @@ pub struct ClearTariffsResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearVariableMonitoringRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub id: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -437,7 +437,7 @@ impl Action for ClearVariableMonitoringRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearVariableMonitoringResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     pub clear_monitoring_result: Vec<ClearMonitoringResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -655,7 +655,7 @@ pub struct Get15118EVCertificateRequest {
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_contract_certificate_chains: Option<i64>,
-    /// At least 1 items, at most 8 items.
+    /// At least 1 item, at most 8 items.
     #[serde(rename = "prioritizedEMAIDs", skip_serializing_if = "Option::is_none")]
     pub prioritized_emai_ds: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -715,7 +715,7 @@ pub struct GetBaseReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetCertificateChainStatusRequest {
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     pub certificate_status_requests: Vec<CertificateStatusRequestInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -731,7 +731,7 @@ impl Action for GetCertificateChainStatusRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetCertificateChainStatusResponse {
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     pub certificate_status: Vec<CertificateStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -865,7 +865,7 @@ pub struct GetDERControlResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetDisplayMessagesRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Vec<i64>>,
     pub request_id: i64,
@@ -898,7 +898,7 @@ pub struct GetDisplayMessagesResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetInstalledCertificateIdsRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_type: Option<Vec<GetCertificateIdUse>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -918,7 +918,7 @@ pub struct GetInstalledCertificateIdsResponse {
     pub status: GetInstalledCertificateStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_hash_data_chain: Option<Vec<CertificateHashDataChain>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -988,11 +988,11 @@ pub struct GetLogResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetMonitoringReportRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
     pub request_id: i64,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitoring_criteria: Option<Vec<MonitoringCriterion>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1034,7 +1034,7 @@ impl Action for GetPeriodicEventStreamRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetPeriodicEventStreamResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constant_stream_data: Option<Vec<ConstantStreamData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1045,11 +1045,11 @@ pub struct GetPeriodicEventStreamResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetReportRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
     pub request_id: i64,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_criteria: Option<Vec<ComponentCriterion>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1096,7 +1096,7 @@ pub struct GetTariffsResponse {
     pub status: TariffGetStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tariff_assignments: Option<Vec<TariffAssignment>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1135,7 +1135,7 @@ pub struct GetTransactionStatusResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetVariablesRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub get_variable_data: Vec<GetVariableData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1151,7 +1151,7 @@ impl Action for GetVariablesRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetVariablesResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     pub get_variable_result: Vec<GetVariableResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1241,7 +1241,7 @@ pub struct LogStatusNotificationResponse {
 pub struct MeterValuesRequest {
     /// Minimum 0.
     pub evse_id: i64,
-    /// At least 1 items.
+    /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1267,7 +1267,7 @@ pub struct MeterValuesResponse {
 pub struct NotifyAllowedEnergyTransferRequest {
     /// At most 36 characters.
     pub transaction_id: String,
-    /// At least 1 items.
+    /// At least 1 item.
     pub allowed_energy_transfer: Vec<EnergyTransferMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1294,7 +1294,7 @@ pub struct NotifyAllowedEnergyTransferResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyChargingLimitRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_schedule: Option<Vec<ChargingSchedule>>,
     /// Minimum 0.
@@ -1389,7 +1389,7 @@ pub struct NotifyDERStartStopRequest {
     pub control_id: String,
     pub started: bool,
     pub timestamp: DateTime<Utc>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1414,7 +1414,7 @@ pub struct NotifyDERStartStopResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyDisplayMessagesRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_info: Option<Vec<MessageInfo>>,
     pub request_id: i64,
@@ -1514,7 +1514,7 @@ pub struct NotifyEventRequest {
     pub tbc: Option<bool>,
     /// Minimum 0.
     pub seq_no: i64,
-    /// At least 1 items.
+    /// At least 1 item.
     pub event_data: Vec<EventData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1538,7 +1538,7 @@ pub struct NotifyEventResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyMonitoringReportRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Vec<MonitoringData>>,
     pub request_id: i64,
@@ -1569,7 +1569,7 @@ pub struct NotifyMonitoringReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyPeriodicEventStreamRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub data: Vec<StreamDataElement>,
     /// Minimum 0.
     pub id: i64,
@@ -1611,7 +1611,7 @@ pub struct NotifyPriorityChargingResponse {
 pub struct NotifyReportRequest {
     pub request_id: i64,
     pub generated_at: DateTime<Utc>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_data: Option<Vec<ReportData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1780,7 +1780,7 @@ pub struct PublishFirmwareResponse {
 #[serde(rename_all = "camelCase")]
 pub struct PublishFirmwareStatusNotificationRequest {
     pub status: PublishFirmwareStatus,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Vec<String>>,
     /// Minimum 0.
@@ -1841,7 +1841,7 @@ pub struct ReportChargingProfilesRequest {
     pub request_id: i64,
     /// At most 20 characters.
     pub charging_limit_source: String,
-    /// At least 1 items.
+    /// At least 1 item.
     pub charging_profile: Vec<ChargingProfile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
@@ -1869,28 +1869,28 @@ pub struct ReportChargingProfilesResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportDERControlRequest {
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curve: Option<Vec<DERCurveGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_service: Option<Vec<EnterServiceGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(rename = "fixedPFAbsorb", skip_serializing_if = "Option::is_none")]
     pub fixed_pf_absorb: Option<Vec<FixedPFGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(rename = "fixedPFInject", skip_serializing_if = "Option::is_none")]
     pub fixed_pf_inject: Option<Vec<FixedPFGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_var: Option<Vec<FixedVarGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freq_droop: Option<Vec<FreqDroopGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gradient: Option<Vec<GradientGet>>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_max_discharge: Option<Vec<LimitMaxDischargeGet>>,
     pub request_id: i64,
@@ -2128,7 +2128,7 @@ pub struct SecurityEventNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendLocalListRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_authorization_list: Option<Vec<AuthorizationData>>,
     pub version_number: i64,
@@ -2223,7 +2223,7 @@ pub struct SetDERControlResponse {
     pub status: DERControlStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
-    /// At least 1 items, at most 24 items.
+    /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2368,7 +2368,7 @@ pub struct SetNetworkProfileResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetVariableMonitoringRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_monitoring_data: Vec<SetMonitoringData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2384,7 +2384,7 @@ impl Action for SetVariableMonitoringRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetVariableMonitoringResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_monitoring_result: Vec<SetMonitoringResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2394,7 +2394,7 @@ pub struct SetVariableMonitoringResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetVariablesRequest {
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_variable_data: Vec<SetVariableData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2410,7 +2410,7 @@ impl Action for SetVariablesRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetVariablesResponse {
-    /// At least 1 items.
+    /// At least 1 item.
     pub set_variable_result: Vec<SetVariableResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2484,7 +2484,7 @@ pub struct TransactionEventRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_details: Option<CostDetails>,
     pub event_type: TransactionEvent,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meter_value: Option<Vec<MeterValue>>,
     pub timestamp: DateTime<Utc>,
@@ -2538,7 +2538,7 @@ pub struct TransactionEventResponse {
     pub transaction_limit: Option<TransactionLimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_personal_message: Option<MessageContent>,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_personal_message_extra: Option<Vec<MessageContent>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3040,14 +3040,14 @@ pub struct AbsolutePriceSchedule {
     pub minimum_cost: Option<RationalNumber>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_cost: Option<RationalNumber>,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub price_rule_stacks: Vec<PriceRuleStack>,
-    /// At least 1 items, at most 10 items.
+    /// At least 1 item, at most 10 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rules: Option<Vec<TaxRule>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overstay_rule_list: Option<OverstayRuleList>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_selected_services: Option<Vec<AdditionalSelectedServices>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3147,7 +3147,7 @@ pub struct CertificateHashData {
 pub struct CertificateHashDataChain {
     pub certificate_hash_data: CertificateHashData,
     pub certificate_type: GetCertificateIdUse,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child_certificate_hash_data: Option<Vec<CertificateHashData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3170,7 +3170,7 @@ pub struct CertificateStatus {
 pub struct CertificateStatusRequestInfo {
     pub certificate_hash_data: CertificateHashData,
     pub source: CertificateStatusSource,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     pub urls: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3203,7 +3203,7 @@ pub struct ChargingNeeds {
     pub dc_charging_parameters: Option<DCChargingParameters>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v2x_charging_parameters: Option<V2XChargingParameters>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available_energy_transfer: Option<Vec<EnergyTransferMode>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3219,7 +3219,7 @@ pub struct ChargingNeeds {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingPeriod {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<Vec<CostDimension>>,
     /// At most 60 characters.
@@ -3249,7 +3249,7 @@ pub struct ChargingProfile {
     pub transaction_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_offline_duration: Option<i64>,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     pub charging_schedule: Vec<ChargingSchedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_after_offline_duration: Option<bool>,
@@ -3272,10 +3272,10 @@ pub struct ChargingProfileCriterion {
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_level: Option<i64>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_id: Option<Vec<i64>>,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_limit_source: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3313,7 +3313,7 @@ pub struct ChargingSchedule {
     pub digest_value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_local_time: Option<bool>,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3433,10 +3433,10 @@ pub struct ChargingSchedulePeriod {
     pub v2x_baseline: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_mode: Option<OperationMode>,
-    /// At least 1 items, at most 20 items.
+    /// At least 1 item, at most 20 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v2x_freq_watt_curve: Option<Vec<V2XFreqWattPoint>>,
-    /// At least 1 items, at most 20 items.
+    /// At least 1 item, at most 20 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v2x_signal_watt_curve: Option<Vec<V2XSignalWattPoint>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3624,7 +3624,7 @@ pub struct CompositeSchedule {
     pub duration: i64,
     pub schedule_start: DateTime<Utc>,
     pub charging_rate_unit: ChargingRateUnit,
-    /// At least 1 items.
+    /// At least 1 item.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3647,7 +3647,7 @@ pub struct ConstantStreamData {
 pub struct ConsumptionCost {
     #[serde(with = "crate::number")]
     pub start_value: Decimal,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     pub cost: Vec<Cost>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3667,7 +3667,7 @@ pub struct Cost {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CostDetails {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_periods: Option<Vec<ChargingPeriod>>,
     pub total_cost: TotalCost,
@@ -3742,7 +3742,7 @@ pub struct DCChargingParameters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DERChargingParameters {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(
         rename = "evSupportedDERControl",
         skip_serializing_if = "Option::is_none"
@@ -3937,7 +3937,7 @@ pub struct DERChargingParameters {
     /// At most 50 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ev_inverter_hw_version: Option<String>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ev_islanding_detection_method: Option<Vec<IslandingDetection>>,
     #[serde(
@@ -3993,7 +3993,7 @@ pub struct DERChargingParameters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DERCurve {
-    /// At least 1 items, at most 10 items.
+    /// At least 1 item, at most 10 items.
     pub curve_data: Vec<DERCurvePoints>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hysteresis: Option<Hysteresis>,
@@ -4052,7 +4052,7 @@ pub struct EVAbsolutePriceSchedule {
     pub time_anchor: DateTime<Utc>,
     /// At most 3 characters.
     pub currency: String,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub ev_absolute_price_schedule_entries: Vec<EVAbsolutePriceScheduleEntry>,
     /// At most 2000 characters.
     pub price_algorithm: String,
@@ -4064,7 +4064,7 @@ pub struct EVAbsolutePriceSchedule {
 #[serde(rename_all = "camelCase")]
 pub struct EVAbsolutePriceScheduleEntry {
     pub duration: i64,
-    /// At least 1 items, at most 8 items.
+    /// At least 1 item, at most 8 items.
     pub ev_price_rule: Vec<EVPriceRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4083,7 +4083,7 @@ pub struct EVEnergyOffer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EVPowerSchedule {
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub ev_power_schedule_entries: Vec<EVPowerScheduleEntry>,
     pub time_anchor: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4411,7 +4411,7 @@ pub struct Hysteresis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdToken {
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<Vec<AdditionalInfo>>,
     /// At most 255 characters.
@@ -4438,7 +4438,7 @@ pub struct IdTokenInfo {
     /// At most 8 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language2: Option<String>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evse_id: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4539,7 +4539,7 @@ pub struct MessageInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     pub message: MessageContent,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_extra: Option<Vec<MessageContent>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4549,7 +4549,7 @@ pub struct MessageInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeterValue {
-    /// At least 1 items.
+    /// At least 1 item.
     pub sampled_value: Vec<SampledValue>,
     pub timestamp: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4574,7 +4574,7 @@ pub struct Modem {
 pub struct MonitoringData {
     pub component: Component,
     pub variable: Variable,
-    /// At least 1 items.
+    /// At least 1 item.
     pub variable_monitoring: Vec<VariableMonitoring>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4641,7 +4641,7 @@ pub struct OverstayRule {
 pub struct OverstayRuleList {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overstay_power_threshold: Option<RationalNumber>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     pub overstay_rule: Vec<OverstayRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overstay_time_threshold: Option<i64>,
@@ -4677,7 +4677,7 @@ pub struct Price {
         skip_serializing_if = "Option::is_none"
     )]
     pub incl_tax: Option<Decimal>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rates: Option<Vec<TaxRate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4687,7 +4687,7 @@ pub struct Price {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceLevelSchedule {
-    /// At least 1 items, at most 100 items.
+    /// At least 1 item, at most 100 items.
     pub price_level_schedule_entries: Vec<PriceLevelScheduleEntry>,
     pub time_anchor: DateTime<Utc>,
     /// Minimum 0.
@@ -4734,7 +4734,7 @@ pub struct PriceRule {
 #[serde(rename_all = "camelCase")]
 pub struct PriceRuleStack {
     pub duration: i64,
-    /// At least 1 items, at most 8 items.
+    /// At least 1 item, at most 8 items.
     pub price_rule: Vec<PriceRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4785,7 +4785,7 @@ pub struct RelativeTimeInterval {
 pub struct ReportData {
     pub component: Component,
     pub variable: Variable,
-    /// At least 1 items, at most 4 items.
+    /// At least 1 item, at most 4 items.
     pub variable_attribute: Vec<VariableAttribute>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variable_characteristics: Option<VariableCharacteristics>,
@@ -4804,7 +4804,7 @@ pub struct SalesTariff {
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_e_price_levels: Option<i64>,
-    /// At least 1 items, at most 1024 items.
+    /// At least 1 item, at most 1024 items.
     pub sales_tariff_entry: Vec<SalesTariffEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4817,7 +4817,7 @@ pub struct SalesTariffEntry {
     /// Minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e_price_level: Option<i64>,
-    /// At least 1 items, at most 3 items.
+    /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumption_cost: Option<Vec<ConsumptionCost>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4956,7 +4956,7 @@ pub struct StreamDataElement {
 pub struct Tariff {
     /// At most 60 characters.
     pub tariff_id: String,
-    /// At least 1 items, at most 10 items.
+    /// At least 1 item, at most 10 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<Vec<MessageContent>>,
     /// At most 3 characters.
@@ -4991,10 +4991,10 @@ pub struct TariffAssignment {
     pub tariff_kind: TariffKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_from: Option<DateTime<Utc>>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evse_ids: Option<Vec<i64>>,
-    /// At least 1 items.
+    /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_tokens: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5008,7 +5008,7 @@ pub struct TariffConditions {
     pub start_time_of_day: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time_of_day: Option<String>,
-    /// At least 1 items, at most 7 items.
+    /// At least 1 item, at most 7 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_of_week: Option<Vec<DayOfWeek>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5076,7 +5076,7 @@ pub struct TariffConditionsFixed {
     pub start_time_of_day: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time_of_day: Option<String>,
-    /// At least 1 items, at most 7 items.
+    /// At least 1 item, at most 7 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_of_week: Option<Vec<DayOfWeek>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5098,9 +5098,9 @@ pub struct TariffConditionsFixed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TariffEnergy {
-    /// At least 1 items.
+    /// At least 1 item.
     pub prices: Vec<TariffEnergyPrice>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rates: Option<Vec<TaxRate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5121,9 +5121,9 @@ pub struct TariffEnergyPrice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TariffFixed {
-    /// At least 1 items.
+    /// At least 1 item.
     pub prices: Vec<TariffFixedPrice>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rates: Option<Vec<TaxRate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5144,9 +5144,9 @@ pub struct TariffFixedPrice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TariffTime {
-    /// At least 1 items.
+    /// At least 1 item.
     pub prices: Vec<TariffTimePrice>,
-    /// At least 1 items, at most 5 items.
+    /// At least 1 item, at most 5 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rates: Option<Vec<TaxRate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
