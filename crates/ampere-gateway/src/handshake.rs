@@ -6,7 +6,6 @@
 //! the directory lookup and the password check can run (asynchronously, bounded) before the
 //! answer is chosen.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ampere_domain::ChargerId;
@@ -91,12 +90,14 @@ pub(crate) struct HandshakeContext {
 /// `101` answer. A refusal is returned for the caller to send.
 pub(crate) async fn accept(
     stream: &mut TcpStream,
-    remote: SocketAddr,
     ctx: &HandshakeContext,
 ) -> Result<Result<Admitted, Refusal>, Abort> {
     let (request, leftover) = match read_request(stream).await? {
         Ok(parsed) => parsed,
-        Err(refusal) => return Ok(Err(refusal)),
+        Err(refusal) => {
+            tracing::info!(status = refusal.status.as_u16(), detail = %refusal.detail, "malformed upgrade request");
+            return Ok(Err(refusal));
+        }
     };
     let admitted = match admit(&request, ctx).await {
         Ok((charger_id, version, known)) => Admitted {
@@ -106,7 +107,7 @@ pub(crate) async fn accept(
             leftover,
         },
         Err(refusal) => {
-            tracing::info!(%remote, path = request.uri().path(), status = refusal.status.as_u16(), detail = %refusal.detail, "upgrade refused");
+            tracing::info!(path = request.uri().path(), status = refusal.status.as_u16(), detail = %refusal.detail, "upgrade refused");
             return Ok(Err(refusal));
         }
     };

@@ -202,7 +202,7 @@ async fn serve_connection(
     let config = &shared.handshake.config;
     let handshake = timeout(
         config.handshake_timeout,
-        handshake::accept(&mut stream, remote, &shared.handshake),
+        handshake::accept(&mut stream, &shared.handshake),
     );
     let outcome = tokio::select! {
         () = shared.connection.shutdown.cancelled() => return,
