@@ -679,6 +679,18 @@ async fn numbered_start_retry_and_stop(h: Harness) {
         "stored as returned"
     );
 
+    // The stop retried (answer lost), with its transaction data: acknowledged, nothing new.
+    let retried_stop = txs
+        .record_event(&TransactionEvent {
+            meter_values: vec![mv("2026-01-01T11:00:00Z", vec![energy("4000", None)])],
+            ..stop16(&id, &t.id, 4000, "2026-01-01T11:00:00Z")
+        })
+        .await
+        .unwrap();
+    assert!(retried_stop.duplicate);
+    assert_eq!(retried_stop.transaction, *s);
+    assert_eq!(txs.meter_values(t.serial).await.unwrap().len(), 1);
+
     let events: Vec<_> = txs
         .events(t.serial)
         .await

@@ -19,7 +19,8 @@ use crate::transaction::{
 /// - a retried CSMS-numbered start (same charger, place, token, meter start and time) gets
 ///   the transaction it got the first time;
 /// - an event with a sequence number already seen for that transaction is a duplicate:
-///   acknowledged (the same answer), nothing changes;
+///   acknowledged (the same answer), nothing changes; so is an end without sequence number
+///   (1.6 Stop) that repeats the recorded end (same stop time and reading);
 /// - an Updated/Ended event (or a 1.6 Stop) for a transaction we never saw start creates it,
 ///   flagged `unknown_start`; nothing a charger reports is dropped;
 /// - energy readings lower than earlier ones are flagged (`meter_went_backwards`);
@@ -153,6 +154,7 @@ async fn apply_identified(
         return Ok((existing, true));
     }
     let transaction = match tx.transaction(&event.charger, id).await? {
+        Some(existing) if is_retried_end(&existing, event) => return Ok((existing, true)),
         Some(mut existing) => {
             apply(&mut existing, event, now);
             tx.update_transaction(&existing).await?;
@@ -168,6 +170,18 @@ async fn apply_identified(
     };
     store_event(tx, &transaction, event, now).await?;
     Ok((transaction, false))
+}
+
+/// Whether an end report without a sequence number (1.6 StopTransaction) repeats the end
+/// already recorded: same stop time and, when stated, same stop reading. A charger that lost
+/// our answer sends its stop again; it must not store its meter values and event twice.
+fn is_retried_end(t: &Transaction, event: &TransactionEvent) -> bool {
+    event.seq_no.is_none()
+        && event.kind == TransactionEventKind::Ended
+        && t.status == TransactionStatus::Completed
+        && !t.closed_by_reboot
+        && t.stopped_at == Some(event.timestamp)
+        && (event.meter_stop_wh.is_none() || event.meter_stop_wh == t.meter_stop_wh)
 }
 
 fn new_transaction(id: TransactionId, event: &TransactionEvent, now: DateTime<Utc>) -> Transaction {
