@@ -9,7 +9,9 @@
 //! CALL, reads the answer and then stays idle. The gateway's RSS growth divided by the
 //! number of chargers is printed. Needs `ulimit -n` above the charger count. With
 //! `AMPERE_TRACE=1` a tracing subscriber (info level, output discarded) is installed, as the
-//! binary would, so that span storage is counted too.
+//! binary would, so that span storage is counted too. With `AMPERE_BIG_MESSAGE=BYTES` each
+//! charger also sends one DataTransfer of about that size before going idle, to show what a
+//! large message leaves behind.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
@@ -153,6 +155,9 @@ fn chargers(addr: &str, count: usize) {
         .unwrap();
     runtime.block_on(async {
         let mut clients = Vec::with_capacity(count);
+        let big: usize = std::env::var("AMPERE_BIG_MESSAGE")
+            .ok()
+            .map_or(0, |n| n.parse().expect("AMPERE_BIG_MESSAGE is a number"));
         let pid = std::process::id();
         for i in 0..count {
             let url = format!("ws://{addr}/ocpp/MEM-{pid}-{i:05}");
@@ -172,6 +177,13 @@ fn chargers(addr: &str, count: usize) {
             }]);
             ws.send(Message::text(boot.to_string())).await.unwrap();
             let _answer = ws.next().await.expect("answer").expect("answer");
+            if big > 0 {
+                let data = "x".repeat(big);
+                let call =
+                    json!([2, format!("big-{i}"), "DataTransfer", {"vendorId": "A", "data": data}]);
+                ws.send(Message::text(call.to_string())).await.unwrap();
+                let _answer = ws.next().await.expect("answer").expect("answer");
+            }
             clients.push(ws);
         }
         println!("ready");

@@ -18,12 +18,12 @@ use ampere_ocpp::{CallError, ErrorCode, OcppVersion};
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -32,6 +32,9 @@ use crate::commands::CommandError;
 use crate::config::GatewayConfig;
 use crate::handler::{CallHandler, ConnectionEvent, DisconnectReason};
 use crate::registry::{Registry, Session};
+use crate::socket::ChargerSocket;
+
+type Ws = WebSocketStream<ChargerSocket>;
 
 /// After our close frame, how long to wait for the charger to close its side.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
@@ -44,6 +47,7 @@ pub(crate) struct ConnectionContext {
     pub(crate) handler: Arc<dyn CallHandler>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) shutdown: CancellationToken,
+    pub(crate) ws_config: WebSocketConfig,
 }
 
 /// Work received from the charger, done strictly in arrival order.
@@ -89,9 +93,13 @@ struct Closing {
 }
 
 pub(crate) struct Connection {
-    ws: WebSocketStream<TcpStream>,
+    /// Always present, except for a moment inside [`Connection::renew_buffers`].
+    ws: Option<Ws>,
     session: Arc<Session>,
     ctx: Arc<ConnectionContext>,
+    /// A message bigger than the read buffer went through: the WebSocket buffers are to be
+    /// renewed at the next message boundary.
+    buffers_grown: bool,
     jobs: VecDeque<Job>,
     running: Option<Running>,
     outstanding: Option<Outstanding>,
@@ -105,14 +113,11 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(
-        ws: WebSocketStream<TcpStream>,
-        session: Arc<Session>,
-        ctx: Arc<ConnectionContext>,
-    ) -> Self {
+    pub(crate) fn new(ws: Ws, session: Arc<Session>, ctx: Arc<ConnectionContext>) -> Self {
         let ping = ctx.config.ping_interval;
         Self {
-            ws,
+            ws: Some(ws),
+            buffers_grown: false,
             session,
             jobs: VecDeque::new(),
             running: None,
@@ -124,6 +129,31 @@ impl Connection {
             close_sent: false,
             ctx,
         }
+    }
+
+    fn ws(&mut self) -> &mut Ws {
+        self.ws
+            .as_mut()
+            .expect("the WebSocket is only absent inside renew_buffers")
+    }
+
+    /// Replaces the WebSocket state with a fresh one, releasing the buffers a big message
+    /// grew. Only called right after a complete data message was read: tungstenite then holds
+    /// no unread input (see [`ChargerSocket`]) and no partial message, and its output buffer
+    /// was flushed by the last send; a pong it failed to flush would be lost, which is
+    /// harmless.
+    async fn renew_buffers(&mut self) {
+        if !self.ws().get_ref().at_frame_boundary() {
+            return;
+        }
+        let Some(ws) = self.ws.take() else {
+            return;
+        };
+        let socket = ws.into_inner();
+        self.ws = Some(
+            WebSocketStream::from_raw_socket(socket, Role::Server, Some(self.ctx.ws_config)).await,
+        );
+        self.buffers_grown = false;
     }
 
     fn version(&self) -> OcppVersion {
@@ -236,7 +266,7 @@ impl Connection {
                 }
                 () = sleep_until(drain_deadline.unwrap_or(far)), if drain_deadline.is_some() => {}
                 // Last, so that a charger flooding the socket cannot starve the timers.
-                message = self.ws.next(), if reading => self.on_message(message).await,
+                message = next_message(&mut self.ws), if reading => self.on_message(message).await,
             }
         }
         self.finish().await
@@ -352,7 +382,16 @@ impl Connection {
             Some(Err(error)) => return self.on_read_error(error),
         };
         match message {
-            Message::Text(text) => self.on_text(text.as_str()),
+            Message::Text(text) => {
+                self.on_text(text.as_str());
+                if text.len() > self.ctx.ws_config.read_buffer_size {
+                    self.buffers_grown = true;
+                }
+                drop(text);
+                if self.buffers_grown && self.closing.is_none() {
+                    self.renew_buffers().await;
+                }
+            }
             Message::Binary(_) => self.start_closing(
                 End::Disconnected(DisconnectReason::UnsupportedData),
                 Some(close_frame(
@@ -362,7 +401,7 @@ impl Connection {
             ),
             Message::Close(frame) => {
                 // tungstenite has queued the answering close frame; push it out.
-                let _ = timeout(self.ctx.config.write_timeout, self.ws.flush()).await;
+                let _ = timeout(self.ctx.config.write_timeout, self.ws().flush()).await;
                 self.writable = false;
                 let (code, reason) = match frame {
                     Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
@@ -521,7 +560,13 @@ impl Connection {
         if !self.writable {
             return;
         }
-        match timeout(self.ctx.config.write_timeout, self.ws.send(message)).await {
+        if let Message::Text(text) = &message
+            && text.len() > self.ctx.ws_config.read_buffer_size
+        {
+            self.buffers_grown = true;
+        }
+        let write_timeout = self.ctx.config.write_timeout;
+        match timeout(write_timeout, self.ws().send(message)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 self.writable = false;
@@ -571,7 +616,7 @@ impl Connection {
         if let Some(frame) = closing.close
             && self.writable
         {
-            let sent = timeout(CLOSE_LINGER, self.ws.send(Message::Close(Some(frame)))).await;
+            let sent = timeout(CLOSE_LINGER, self.ws().send(Message::Close(Some(frame)))).await;
             self.close_sent = matches!(sent, Ok(Ok(())));
         }
         closing.end
@@ -586,11 +631,11 @@ impl Connection {
         }
         // The socket is read directly: after a capacity error tungstenite's reader is in the
         // middle of the refused frame.
-        let _ = timeout(CLOSE_LINGER, discard_until_eof(self.ws.get_mut())).await;
+        let _ = timeout(CLOSE_LINGER, discard_until_eof(self.ws().get_mut().tcp())).await;
     }
 }
 
-async fn discard_until_eof(socket: &mut TcpStream) {
+async fn discard_until_eof(socket: &mut tokio::net::TcpStream) {
     let _ = socket.shutdown().await;
     let mut buf = vec![0u8; 4096];
     let mut total = 0;
@@ -599,6 +644,13 @@ async fn discard_until_eof(socket: &mut TcpStream) {
             Ok(0) | Err(_) => return,
             Ok(n) => total += n,
         }
+    }
+}
+
+async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, tungstenite::Error>> {
+    match ws {
+        Some(ws) => ws.next().await,
+        None => None,
     }
 }
 

@@ -51,6 +51,7 @@ mod handler;
 mod handshake;
 mod registry;
 mod server;
+mod socket;
 
 pub use commands::{CommandError, Commands};
 pub use config::{GatewayConfig, UnknownChargerPolicy};

@@ -24,10 +24,11 @@ use crate::directory::ChargerDirectory;
 use crate::handler::{CallHandler, SessionInfo};
 use crate::handshake::{self, Abort, HandshakeContext, PasswordChecker, Refusal};
 use crate::registry::{Registry, Session};
+use crate::socket::ChargerSocket;
 
 /// WebSocket read buffer per connection. Small on purpose: most OCPP messages are a few
-/// hundred bytes, and this buffer is allocated for every idle charger. Bigger messages
-/// grow it as needed.
+/// hundred bytes, and this buffer is allocated for every idle charger. A bigger message grows
+/// it for a moment; the connection then renews its buffers (see `socket.rs`).
 const READ_BUFFER_BYTES: usize = 4096;
 /// How long a refused client gets to read its HTTP error.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
@@ -61,6 +62,13 @@ impl Gateway {
             config.call_timeout,
             config.command_queue_len,
         );
+        let ws_config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            // Frames go out as soon as they are sent: nothing to gain from batching one
+            // small answer at a time, and no buffer to keep per connection.
+            .write_buffer_size(0)
+            .max_message_size(Some(config.max_message_bytes))
+            .max_frame_size(Some(config.max_message_bytes));
         let shared = Arc::new(Shared {
             handshake: HandshakeContext {
                 config: config.clone(),
@@ -72,14 +80,9 @@ impl Gateway {
                 handler,
                 registry,
                 shutdown: shutdown.clone(),
+                ws_config,
             }),
-            ws_config: WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER_BYTES)
-                // Frames go out as soon as they are sent: nothing to gain from batching
-                // one small answer at a time, and no buffer to keep per connection.
-                .write_buffer_size(0)
-                .max_message_size(Some(config.max_message_bytes))
-                .max_frame_size(Some(config.max_message_bytes)),
+            ws_config,
             next_connection_id: AtomicU64::new(1),
             tracker: TaskTracker::new(),
         });
@@ -238,13 +241,8 @@ async fn serve_connection(
         connection_id = info.connection_id,
         version = %info.version,
     );
-    let ws = WebSocketStream::from_partially_read(
-        stream,
-        admitted.leftover,
-        Role::Server,
-        Some(shared.ws_config),
-    )
-    .await;
+    let socket = ChargerSocket::new(stream, admitted.leftover);
+    let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(shared.ws_config)).await;
     let session = Arc::new(Session::new(info));
     Connection::new(ws, session, shared.connection.clone())
         .run()

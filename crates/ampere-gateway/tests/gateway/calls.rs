@@ -191,3 +191,58 @@ async fn pipelining_beyond_the_incoming_queue_loses_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn messages_right_after_a_big_one_are_not_lost() {
+    // After a message bigger than the read buffer the connection renews its WebSocket
+    // buffers; frames that arrived in the same TCP segment must survive that.
+    let gw = TestGateway::default().await;
+    let mut client = gw.connect("CP-1", "ocpp2.0.1").await;
+    let big = "b".repeat(40_000);
+    let mut burst = vec![format!(r#"[2,"big","Echo",{{"data":"{big}"}}]"#)];
+    burst.extend((0..3).map(|i| format!(r#"[2,"small{i}","Echo",{{"i":{i}}}]"#)));
+    burst.push(format!(r#"[2,"big2","Echo",{{"data":"{big}"}}]"#));
+    for text in &burst {
+        client.feed(Message::text(text.clone())).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    assert_eq!(
+        recv(&mut client).await[2]["data"].as_str().unwrap().len(),
+        40_000
+    );
+    for i in 0..3 {
+        assert_eq!(
+            recv(&mut client).await,
+            json!([3, format!("small{i}"), { "i": i }])
+        );
+    }
+    assert_eq!(recv(&mut client).await[1], "big2");
+}
+
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_read() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let gw = TestGateway::default().await;
+    let mut socket = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let payload = br#"[2,"early","Echo",{}]"#;
+    let mask = [7u8, 1, 9, 3];
+    let mut bytes = b"GET /ocpp/EARLY HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n".to_vec();
+    bytes.extend_from_slice(&[0x81, 0x80 | payload.len() as u8]);
+    bytes.extend_from_slice(&mask);
+    bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    socket.write_all(&bytes).await.unwrap();
+
+    let expected_answer = br#"[3,"early",{}]"#;
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !received.ends_with(expected_answer) {
+        let n = within(socket.read(&mut chunk)).await.unwrap();
+        assert!(
+            n > 0,
+            "connection closed; got {}",
+            String::from_utf8_lossy(&received)
+        );
+        received.extend_from_slice(&chunk[..n]);
+    }
+    assert!(received.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+}
