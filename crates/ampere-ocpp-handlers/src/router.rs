@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use ampere_domain::{Clock, RegistrationStatus, Services};
-use ampere_ocpp::{Action, CallError, ErrorCode, MessageKind};
+use ampere_ocpp::{Action, CallError, ErrorCode, MessageKind, OcppVersion};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -127,21 +127,15 @@ impl Router {
             payload: &payload,
         };
         let dispatched = match version {
-            ampere_ocpp::OcppVersion::V16 => v16::dispatch(&ctx).await,
-            ampere_ocpp::OcppVersion::V201 => v201::dispatch(&ctx).await,
-            ampere_ocpp::OcppVersion::V21 => v21::dispatch(&ctx).await,
+            OcppVersion::V16 => v16::dispatch(&ctx).await,
+            OcppVersion::V201 => v201::dispatch(&ctx).await,
+            OcppVersion::V21 => v21::dispatch(&ctx).await,
         };
         // Every charger-initiated action has a handler (a test checks it); an arm missing
         // from a dispatch table is a bug, not something the charger did.
         let answer = dispatched.unwrap_or_else(|| Err(internal("no handler for the action")))?;
 
-        if let Err(violation) =
-            ampere_ocpp::validate(version, action, MessageKind::Response, &answer)
-        {
-            tracing::error!(%violation, answer = %answer, "our answer breaks its schema");
-            return Err(internal("invalid answer"));
-        }
-        Ok(answer)
+        checked_answer(version, action, answer)
     }
 
     async fn send(
@@ -217,7 +211,55 @@ where
         );
         return Err(internal("dispatch table points at the wrong handler"));
     }
-    let request = A::deserialize(ctx.payload).map_err(undecodable)?;
+    let request = match A::deserialize(ctx.payload) {
+        Ok(request) => request,
+        // The draft-06 schemas (1.6 security messages, 2.x) count `1.0` as an integer, and
+        // validation accepted it, but the generated `i64` fields do not decode it. Retry with
+        // integral floats written as integers. Only on this path, so a meter value written
+        // `16.0` keeps its text whenever the payload decodes as sent.
+        Err(first) => A::deserialize(&integral_floats_as_integers(ctx.payload.clone()))
+            .map_err(|_| undecodable(first))?,
+    };
     let response = handler(ctx, request).await?;
     serde_json::to_value(&response).map_err(|e| internal(&format!("encoding the answer: {e}")))
 }
+
+/// The answer if it is valid against its response schema. An invalid answer is our bug:
+/// sending it would make the charger drop it (or worse, act on it), so it is logged and
+/// answered `InternalError` instead.
+fn checked_answer(version: OcppVersion, action: &str, answer: Value) -> Result<Value, CallError> {
+    match ampere_ocpp::validate(version, action, MessageKind::Response, &answer) {
+        Ok(()) => Ok(answer),
+        Err(violation) => {
+            tracing::error!(%violation, answer = %answer, "our answer breaks its schema");
+            Err(internal("invalid answer"))
+        }
+    }
+}
+
+/// `payload` with every number that is a float without fractional part (`1.0`, `1e2`)
+/// written as an integer.
+fn integral_floats_as_integers(payload: Value) -> Value {
+    match payload {
+        Value::Number(n) if n.is_f64() => {
+            match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                // Exact: |f| < 2^53, so the float is an integer the cast represents exactly.
+                #[allow(clippy::cast_possible_truncation)]
+                Some(f) => Value::from(f as i64),
+                None => Value::Number(n),
+            }
+        }
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(integral_floats_as_integers).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, integral_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -31,7 +31,8 @@ pub(crate) fn at(text: &str) -> DateTime<Utc> {
 pub(crate) struct Harness {
     pub router: Router,
     pub services: Services,
-    pub clock: Arc<ManualClock>,
+    /// The store itself, e.g. to close it under the services.
+    pub store: Arc<ampere_store::Store>,
     _dir: TempDir,
 }
 
@@ -44,9 +45,9 @@ impl Harness {
     pub async fn with_config(config: ChargerConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = ampere_store::sqlite_url_in(dir.path()).expect("data dir");
-        let store = ampere_store::Store::open(&url).await.expect("open store");
+        let store = Arc::new(ampere_store::Store::open(&url).await.expect("open store"));
         let clock = Arc::new(ManualClock::new(at(NOW)));
-        let services = Services::new(Arc::new(store), clock.clone(), config);
+        let services = Services::new(store.clone(), clock.clone(), config);
         services
             .chargers
             .register(NewCharger {
@@ -61,7 +62,7 @@ impl Harness {
         Self {
             router,
             services,
-            clock,
+            store,
             _dir: dir,
         }
     }

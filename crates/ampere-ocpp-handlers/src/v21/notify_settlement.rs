@@ -10,7 +10,11 @@ pub(crate) async fn handle(
     _request: NotifySettlementRequest,
 ) -> Result<NotifySettlementResponse, CallError> {
     ctx.record_report().await?;
-    Ok(NotifySettlementResponse { custom_data: None })
+    Ok(NotifySettlementResponse {
+        receipt_url: None,
+        receipt_id: None,
+        custom_data: None,
+    })
 }
 
 #[cfg(test)]

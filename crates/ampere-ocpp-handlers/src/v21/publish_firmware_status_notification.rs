@@ -1,7 +1,9 @@
 //! PublishFirmwareStatusNotification (2.1): kept as a report for the firmware-management feature (local firmware publishing).
 
 use ampere_ocpp::CallError;
-use ampere_ocpp::v21::{PublishFirmwareStatusNotificationRequest, PublishFirmwareStatusNotificationResponse};
+use ampere_ocpp::v21::{
+    PublishFirmwareStatusNotificationRequest, PublishFirmwareStatusNotificationResponse,
+};
 
 use crate::context::Ctx;
 

@@ -56,7 +56,10 @@ def minimal(node, root):
         if fmt == "uri":
             return "https://example.com/"
         return "x" * max(node.get("minLength", 1), 1)
-    if kind in ("integer", "number"):
+    if kind == "integer":
+        # Some schemas write integer bounds as floats (`0.0`); chargers send `0`.
+        return int(node.get("minimum", 1))
+    if kind == "number":
         return node.get("minimum", 1)
     if kind == "boolean":
         return False

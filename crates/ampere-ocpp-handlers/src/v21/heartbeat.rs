@@ -1,0 +1,47 @@
+//! Heartbeat (2.1): marks the station as seen and tells it the time.
+
+use ampere_ocpp::CallError;
+use ampere_ocpp::v21::{HeartbeatRequest, HeartbeatResponse};
+
+use crate::context::Ctx;
+use crate::error::domain_error;
+
+pub(crate) async fn handle(
+    ctx: &Ctx<'_>,
+    _request: HeartbeatRequest,
+) -> Result<HeartbeatResponse, CallError> {
+    let current_time = ctx
+        .services
+        .chargers
+        .heartbeat(ctx.charger_id())
+        .await
+        .map_err(domain_error)?;
+    Ok(HeartbeatResponse {
+        custom_data: None,
+        current_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ampere_ocpp::OcppVersion;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use crate::testing::{Harness, NOW, at, charger_id};
+
+    #[tokio::test]
+    async fn answers_the_time_and_marks_the_station_seen() {
+        let h = Harness::new().await;
+        let answer = h.ok(OcppVersion::V21, "Heartbeat", json!({})).await;
+        assert_eq!(answer, json!({"currentTime": NOW}));
+        let charger = h
+            .services
+            .chargers
+            .get(&charger_id())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(charger.last_seen, Some(at(NOW)));
+    }
+}

@@ -1,0 +1,51 @@
+//! StatusNotification (2.1): the status of one connector of one EVSE.
+
+use ampere_ocpp::CallError;
+use ampere_ocpp::v21::{StatusNotificationRequest, StatusNotificationResponse};
+
+use crate::context::Ctx;
+use crate::error::domain_error;
+use crate::two_x::v21 as map;
+
+pub(crate) async fn handle(
+    ctx: &Ctx<'_>,
+    request: StatusNotificationRequest,
+) -> Result<StatusNotificationResponse, CallError> {
+    let report = map::status_report(&request)?;
+    ctx.services
+        .chargers
+        .status_notification(ctx.charger_id(), &report)
+        .await
+        .map_err(domain_error)?;
+    Ok(StatusNotificationResponse { custom_data: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use ampere_domain::ConnectorStatus;
+    use ampere_ocpp::OcppVersion;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use crate::testing::{Harness, at, charger_id};
+
+    #[tokio::test]
+    async fn keeps_the_status_of_the_evse_connector() {
+        let h = Harness::new().await;
+        let answer = h
+            .ok(
+                OcppVersion::V21,
+                "StatusNotification",
+                json!({"timestamp": "2026-01-01T11:00:00Z", "connectorStatus": "Occupied", "evseId": 2, "connectorId": 3}),
+            )
+            .await;
+        assert_eq!(answer, json!({}));
+        let statuses = h.services.chargers.statuses(&charger_id()).await.unwrap();
+        assert_eq!(statuses.len(), 1);
+        let s = &statuses[0];
+        assert_eq!((s.place.evse.get(), s.place.connector.get()), (2, 3));
+        assert_eq!(s.status, ConnectorStatus::Occupied);
+        assert_eq!(s.timestamp, at("2026-01-01T11:00:00Z"));
+        assert_eq!(s.error_code, None);
+    }
+}
