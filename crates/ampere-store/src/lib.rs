@@ -130,7 +130,10 @@ impl Store {
         let options = AnyConnectOptions::from_str(url).map_err(map_sqlx)?;
         match backend {
             Backend::Sqlite => {
-                if let Some(dir) = sqlite_file(url).and_then(Path::parent) {
+                let Some(file) = sqlite_file(url) else {
+                    return Self::connect_sqlite_memory(options).await;
+                };
+                if let Some(dir) = file.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         StoreError::Other(format!("cannot create {}: {e}", dir.display()))
                     })?;
@@ -180,6 +183,31 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// An in-memory SQLite database (for tests and experiments) lives in one connection, so
+    /// reads and writes share it and it is never closed while the store lives.
+    async fn connect_sqlite_memory(options: AnyConnectOptions) -> StoreResult<Self> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON;").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(map_sqlx)?;
+        Ok(Self {
+            backend: Backend::Sqlite,
+            writer: pool.clone(),
+            reader: pool,
+        })
     }
 
     /// Applies the migrations not applied yet; applying them again changes nothing.
@@ -291,6 +319,22 @@ mod tests {
             .unwrap();
         assert!(file.exists());
         store.close().await;
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_reads_what_it_wrote() {
+        use ampere_domain::{ChargerId, RegistrationStatus};
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let charger = ampere_domain::Charger::new(
+            ChargerId::new("MEM").unwrap(),
+            RegistrationStatus::Accepted,
+            chrono::Utc::now(),
+        );
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_charger(&charger).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut read = store.read().await.unwrap();
+        assert!(read.charger(&charger.id).await.unwrap().is_some());
     }
 
     #[test]
