@@ -1,1 +1,73 @@
-fn main() {}
+//! `ampere`: the one binary. This crate is the only one that knows every other: it reads the
+//! configuration, sets up logging and wires the store, the domain services, the OCPP
+//! handlers and the gateway together.
+
+mod admin;
+mod config;
+mod serve;
+mod telemetry;
+mod wiring;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "ampere", version, about = "OCPP backend and CPO platform")]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: charger gateway, store and HTTP endpoints.
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Register, list and approve chargers.
+    #[command(subcommand)]
+    Charger(admin::ChargerCommand),
+    /// Add and list the id tokens chargers authorize with.
+    #[command(subcommand, name = "id-token")]
+    IdToken(admin::IdTokenCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("ampere: {error:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ampere: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Migrate => admin::migrate(&config).await,
+            Command::Charger(command) => admin::charger(&config, command).await,
+            Command::IdToken(command) => admin::id_token(&config, command).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ampere: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

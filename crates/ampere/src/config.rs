@@ -1,0 +1,334 @@
+//! Configuration: built-in defaults < `ampere.toml` (or `--config FILE`) < `AMPERE_*`
+//! environment variables < command-line flags.
+//!
+//! clap already folds flags over environment variables (each flag names its `AMPERE_*`
+//! variable), so what is left here is laying that over the file and the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+/// How the server treats a charger that connects with an identity nobody registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownChargers {
+    /// Refuse the WebSocket handshake with 404.
+    Reject,
+    /// Let it connect, answer BootNotification `Pending`, and list it for approval.
+    Pending,
+    /// Let it connect and accept it at once.
+    Accept,
+}
+
+/// Flags shared by every subcommand that opens the data store or starts listeners.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML). Without it, `./ampere.toml` is read when it exists.
+    #[arg(long, env = "AMPERE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database and files.
+    #[arg(long, env = "AMPERE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
+    #[arg(
+        long,
+        env = "AMPERE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Plain WebSocket listener for chargers (security profile 1).
+    #[arg(long, env = "AMPERE_OCPP_ADDR", global = true)]
+    pub ocpp_addr: Option<SocketAddr>,
+    /// TLS WebSocket listener for chargers (profiles 2 and 3).
+    #[arg(long, env = "AMPERE_OCPP_TLS_ADDR", global = true)]
+    pub ocpp_tls_addr: Option<SocketAddr>,
+    /// Server certificate chain (PEM) for the TLS listener.
+    #[arg(long, env = "AMPERE_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// Server private key (PEM) for the TLS listener.
+    #[arg(long, env = "AMPERE_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle (PEM) that charger client certificates are checked against.
+    #[arg(long, env = "AMPERE_TLS_CLIENT_CA", global = true)]
+    pub tls_client_ca: Option<PathBuf>,
+    /// REST API, dashboard and charger file endpoints.
+    #[arg(long, env = "AMPERE_HTTP_ADDR", global = true)]
+    pub http_addr: Option<SocketAddr>,
+    /// What to do with chargers nobody registered.
+    #[arg(long, env = "AMPERE_UNKNOWN_CHARGERS", global = true)]
+    pub unknown_chargers: Option<UnknownChargers>,
+    /// NATS server for cluster mode.
+    #[arg(long, env = "AMPERE_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+    /// Heartbeat interval given to chargers in BootNotification, in seconds.
+    #[arg(long, env = "AMPERE_HEARTBEAT_INTERVAL", global = true)]
+    pub heartbeat_interval: Option<u64>,
+    /// Seconds to wait for a charger's answer to a CSMS-initiated call.
+    #[arg(long, env = "AMPERE_CALL_TIMEOUT", global = true)]
+    pub call_timeout: Option<u64>,
+    /// Largest OCPP message accepted from a charger, in bytes.
+    #[arg(long, env = "AMPERE_MAX_MESSAGE_BYTES", global = true)]
+    pub max_message_bytes: Option<usize>,
+    /// Most charger connections held at once.
+    #[arg(long, env = "AMPERE_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Accept any URL path whose last segment is the charger identity (chargers migrated
+    /// from another CSMS keep their URL).
+    #[arg(long, env = "AMPERE_ACCEPT_ANY_PATH", global = true)]
+    pub accept_any_path: Option<bool>,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "AMPERE_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The file's shape: every key optional, names as the flags with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    ocpp_addr: Option<SocketAddr>,
+    ocpp_tls_addr: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    http_addr: Option<SocketAddr>,
+    unknown_chargers: Option<UnknownChargers>,
+    nats_url: Option<String>,
+    heartbeat_interval: Option<u64>,
+    call_timeout: Option<u64>,
+    max_message_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    accept_any_path: Option<bool>,
+    log_format: Option<LogFormat>,
+}
+
+/// The configuration in force, every value decided.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub ocpp_addr: SocketAddr,
+    pub ocpp_tls_addr: SocketAddr,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    pub http_addr: SocketAddr,
+    pub unknown_chargers: UnknownChargers,
+    pub nats_url: Option<String>,
+    pub heartbeat_interval: Duration,
+    pub call_timeout: Duration,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub accept_any_path: bool,
+    pub log_format: LogFormat,
+}
+
+const DEFAULT_CONFIG_FILE: &str = "ampere.toml";
+
+impl Config {
+    /// Lays the flags (already folded over the environment by clap) over the file and the
+    /// defaults.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("ampere-data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir));
+        let config = Self {
+            database_url,
+            ocpp_addr: args
+                .ocpp_addr
+                .or(file.ocpp_addr)
+                .unwrap_or(([0, 0, 0, 0], 8180).into()),
+            ocpp_tls_addr: args
+                .ocpp_tls_addr
+                .or(file.ocpp_tls_addr)
+                .unwrap_or(([0, 0, 0, 0], 8443).into()),
+            tls_cert: args.tls_cert.clone().or(file.tls_cert),
+            tls_key: args.tls_key.clone().or(file.tls_key),
+            tls_client_ca: args.tls_client_ca.clone().or(file.tls_client_ca),
+            http_addr: args
+                .http_addr
+                .or(file.http_addr)
+                .unwrap_or(([0, 0, 0, 0], 8080).into()),
+            unknown_chargers: args
+                .unknown_chargers
+                .or(file.unknown_chargers)
+                .unwrap_or(UnknownChargers::Pending),
+            nats_url: args.nats_url.clone().or(file.nats_url),
+            heartbeat_interval: Duration::from_secs(
+                args.heartbeat_interval
+                    .or(file.heartbeat_interval)
+                    .unwrap_or(300),
+            ),
+            call_timeout: Duration::from_secs(
+                args.call_timeout.or(file.call_timeout).unwrap_or(30),
+            ),
+            max_message_bytes: args
+                .max_message_bytes
+                .or(file.max_message_bytes)
+                .unwrap_or(64 * 1024),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(20_000),
+            accept_any_path: args
+                .accept_any_path
+                .or(file.accept_any_path)
+                .unwrap_or(true),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            data_dir,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
+        if self.heartbeat_interval.is_zero() {
+            bail!("--heartbeat-interval must be at least 1 second");
+        }
+        if self.max_message_bytes < 1024 {
+            bail!("--max-message-bytes below 1024 would refuse ordinary OCPP messages");
+        }
+        Ok(())
+    }
+
+    /// The database URL with any password replaced, for logs and the start-up banner.
+    pub fn database_url_for_display(&self) -> String {
+        redact_url_password(&self.database_url)
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("ampere.db").display())
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = Config::load(&ConfigArgs {
+            config: Some(PathBuf::from("/dev/null")),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.ocpp_addr, "0.0.0.0:8180".parse().unwrap());
+        assert_eq!(config.ocpp_tls_addr, "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(config.http_addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(config.unknown_chargers, UnknownChargers::Pending);
+        assert_eq!(
+            config.database_url,
+            "sqlite://ampere-data/ampere.db?mode=rwc"
+        );
+        assert_eq!(config.max_message_bytes, 65536);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ampere.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv/ampere\"\nunknown_chargers = \"reject\"\nhttp_addr = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&ConfigArgs {
+            config: Some(path),
+            unknown_chargers: Some(UnknownChargers::Accept),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(config.unknown_chargers, UnknownChargers::Accept);
+        assert_eq!(config.http_addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(
+            config.database_url,
+            "sqlite:///srv/ampere/ampere.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_and_half_tls_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ampere.toml");
+        std::fs::write(&path, "ocpp_adr = \"0.0.0.0:1\"\n").unwrap();
+        let err = Config::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("ocpp_adr"), "{err:#}");
+
+        let err = Config::load(&ConfigArgs {
+            config: Some(PathBuf::from("/dev/null")),
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("--tls-key"));
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url_password("postgres://ampere:s3cret@db:5432/ampere"),
+            "postgres://ampere:***@db:5432/ampere"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://ampere-data/ampere.db"),
+            "sqlite://ampere-data/ampere.db"
+        );
+    }
+}

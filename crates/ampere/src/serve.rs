@@ -1,0 +1,160 @@
+//! `ampere serve`: opens the store, starts the charger gateway and the HTTP listener, prints
+//! where everything is, and shuts down in order on SIGINT/SIGTERM: stop accepting, close
+//! chargers with 1001 after their in-flight messages are answered (and so committed), then
+//! close the database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use ampere_domain::{Services, SystemClock};
+use ampere_gateway::{Commands, Gateway};
+use ampere_ocpp_handlers::Router;
+
+use crate::config::Config;
+use crate::wiring::{self, Directory, OcppHandler};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    refuse_unavailable_features(&config)?;
+    let store = wiring::open_store(&config).await?;
+    let services = wiring::services(&config, store.clone());
+    let shutdown = CancellationToken::new();
+
+    let gateway = Gateway::bind(
+        wiring::gateway_config(&config),
+        Arc::new(Directory {
+            services: services.clone(),
+        }),
+        Arc::new(OcppHandler {
+            router: Router::new(services.clone(), Arc::new(SystemClock)),
+            services: services.clone(),
+            unknown_chargers: wiring::unknown_charger_policy(&config),
+        }),
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot listen for chargers on {}", config.ocpp_addr))?;
+
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+    let http_addr = http_listener.local_addr()?;
+    let app = axum::Router::new()
+        .route("/health", get(health))
+        .with_state(HttpState {
+            services: services.clone(),
+            commands: gateway.commands(),
+        });
+    let http_shutdown = shutdown.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(http_listener, app)
+            .with_graceful_shutdown(http_shutdown.cancelled_owned())
+            .await
+    });
+
+    print_banner(&config, gateway.local_addr(), http_addr);
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: closing charger connections");
+    shutdown.cancel();
+    gateway.join().await;
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "HTTP server failed"),
+        Err(error) => tracing::error!(%error, "HTTP server task failed"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Settings for features this build does not have yet are refused, not ignored: an operator
+/// who asks for TLS must not get a plain listener believing it is secure.
+fn refuse_unavailable_features(config: &Config) -> anyhow::Result<()> {
+    if config.tls_cert.is_some() || config.tls_client_ca.is_some() {
+        anyhow::bail!(
+            "the TLS listener on {} (security profiles 2 and 3) is not available in this build; \
+             remove --tls-cert/--tls-key/--tls-client-ca",
+            config.ocpp_tls_addr
+        );
+    }
+    if config.nats_url.is_some() {
+        anyhow::bail!("cluster mode (--nats-url) is not available in this build");
+    }
+    Ok(())
+}
+
+fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr) {
+    println!("Ampere {} is running", env!("CARGO_PKG_VERSION"));
+    println!("  chargers (OCPP 1.6, 2.0.1, 2.1):  ws://{ocpp}/ocpp/{{identity}}");
+    println!(
+        "  unknown chargers:                 {:?}",
+        config.unknown_chargers
+    );
+    println!("  HTTP (health):                    http://{http}/health");
+    println!(
+        "  database:                         {}",
+        config.database_url_for_display()
+    );
+    println!(
+        "  register chargers and id tokens:  ampere charger add ID --password …, ampere id-token add TOKEN"
+    );
+    println!("  API tokens:                       the REST API is not part of this build yet");
+}
+
+#[derive(Clone)]
+struct HttpState {
+    services: Services,
+    commands: Commands,
+}
+
+/// Liveness and readiness in one: 200 when the database answers, 503 when it does not.
+async fn health(State(state): State<HttpState>) -> (StatusCode, Json<serde_json::Value>) {
+    let chargers_online = state.commands.online_count();
+    // A real read through the same path chargers' messages take.
+    match state.services.chargers.list(None, 1).await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "chargers_online": chargers_online})),
+        ),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unavailable", "detail": error.to_string()})),
+        ),
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

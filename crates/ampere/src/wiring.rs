@@ -1,0 +1,162 @@
+//! Builds the parts from the configuration and joins them: the store under the domain
+//! services, the services under the OCPP router, and the router and the charger directory
+//! under the gateway. The adapters here are the only place that knows both the gateway's
+//! and the domain's words for the same thing.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use ampere_domain::{
+    ChargerConfig, ChargerId, ConnectionEventKind, Services, SystemClock, UnknownChargerPolicy,
+};
+use ampere_gateway::{
+    CallHandler, ChargerAuth, ChargerDirectory, ConnectionEvent, DirectoryError, GatewayConfig,
+    SessionInfo,
+};
+use ampere_ocpp::CallError;
+use ampere_ocpp_handlers::{ChargerContext, Router};
+use ampere_store::{Backend, Store};
+
+use crate::config::{Config, UnknownChargers};
+
+/// Opens (and migrates) the configured database; for SQLite the data directory is created.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
+    if Backend::from_url(&config.database_url) == Some(Backend::Sqlite) {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database_url_for_display()))?;
+    Ok(Arc::new(store))
+}
+
+pub fn unknown_charger_policy(config: &Config) -> UnknownChargerPolicy {
+    match config.unknown_chargers {
+        UnknownChargers::Reject => UnknownChargerPolicy::Reject,
+        UnknownChargers::Pending => UnknownChargerPolicy::Pending,
+        UnknownChargers::Accept => UnknownChargerPolicy::Accept,
+    }
+}
+
+pub fn services(config: &Config, store: Arc<Store>) -> Services {
+    Services::new(
+        store,
+        Arc::new(SystemClock),
+        ChargerConfig {
+            heartbeat_interval: config.heartbeat_interval,
+            unknown_chargers: unknown_charger_policy(config),
+            ..ChargerConfig::default()
+        },
+    )
+}
+
+pub fn gateway_config(config: &Config) -> GatewayConfig {
+    GatewayConfig {
+        ocpp_addr: config.ocpp_addr,
+        max_message_bytes: config.max_message_bytes,
+        max_connections: config.max_connections,
+        call_timeout: config.call_timeout,
+        accept_any_path_prefix: config.accept_any_path,
+        unknown_chargers: unknown_charger_policy(config),
+        ..GatewayConfig::default()
+    }
+}
+
+/// The gateway asks who may connect; the domain knows.
+pub struct Directory {
+    pub services: Services,
+}
+
+#[async_trait]
+impl ChargerDirectory for Directory {
+    async fn lookup(&self, id: &ChargerId) -> Result<Option<ChargerAuth>, DirectoryError> {
+        let auth = self
+            .services
+            .chargers
+            .auth(id)
+            .await
+            .map_err(DirectoryError::new)?;
+        Ok(auth.map(|auth| ChargerAuth {
+            password_hash: auth.password_hash,
+            security_profile: auth.security_profile.get(),
+        }))
+    }
+}
+
+/// The gateway hands over what chargers say; the router answers it and the domain records
+/// the connection life cycle.
+pub struct OcppHandler {
+    pub router: Router,
+    pub services: Services,
+    pub unknown_chargers: UnknownChargerPolicy,
+}
+
+fn context(session: &SessionInfo) -> ChargerContext {
+    ChargerContext {
+        charger_id: session.charger_id.clone(),
+        version: session.version,
+        known: session.known,
+    }
+}
+
+#[async_trait]
+impl CallHandler for OcppHandler {
+    async fn handle_call(
+        &self,
+        session: &SessionInfo,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, CallError> {
+        self.router
+            .handle_call(&context(session), action, payload)
+            .await
+    }
+
+    async fn handle_send(&self, session: &SessionInfo, action: &str, payload: Value) {
+        self.router
+            .handle_send(&context(session), action, payload)
+            .await
+    }
+
+    async fn on_connection_event(&self, session: &SessionInfo, event: ConnectionEvent) {
+        let chargers = &self.services.chargers;
+        let (kind, reason) = match event {
+            ConnectionEvent::Connected => (ConnectionEventKind::Connected, None),
+            ConnectionEvent::TakenOver => (ConnectionEventKind::TakenOver, None),
+            ConnectionEvent::Disconnected { reason } => {
+                (ConnectionEventKind::Disconnected, Some(reason.to_string()))
+            }
+            other => {
+                tracing::warn!(?other, "connection event not recorded");
+                return;
+            }
+        };
+        if kind == ConnectionEventKind::Connected && !session.known {
+            // The gateway let an unknown charger in, so the policy is pending or accept:
+            // register it now, so the operator sees it and its messages have a home.
+            if let Err(error) = chargers
+                .ensure_registered(&session.charger_id, self.unknown_chargers)
+                .await
+            {
+                tracing::error!(%error, "cannot register unknown charger");
+            }
+        }
+        let record = ampere_domain::ConnectionEvent {
+            charger: session.charger_id.clone(),
+            kind,
+            at: chrono::Utc::now(),
+            remote_addr: Some(session.remote_addr.to_string()),
+            protocol: Some(session.version.subprotocol().to_owned()),
+            connection_id: Some(session.connection_id),
+            reason,
+        };
+        if let Err(error) = chargers.record_connection_event(&record).await {
+            tracing::error!(%error, "cannot record connection event");
+        }
+    }
+}
