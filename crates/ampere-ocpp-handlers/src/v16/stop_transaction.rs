@@ -1,8 +1,9 @@
 //! StopTransaction (1.6): an `Ended` event for the transaction numbered `transactionId`,
 //! with the stop reading, reason and `transactionData` meter values (stored). A stop for a
-//! transaction Ampere never saw start is recorded (flagged as such), not dropped.
+//! transaction Ampere never saw start is recorded (flagged as such), not dropped; a retried
+//! stop (same time and reading) is answered again without being stored twice.
 
-use ampere_domain::{Transaction, TransactionEvent, TransactionEventKind, TransactionId};
+use ampere_domain::{TransactionEvent, TransactionEventKind, TransactionId};
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{StopTransactionRequest, StopTransactionResponse};
 use rust_decimal::Decimal;
@@ -17,38 +18,7 @@ pub(crate) async fn handle(
     request: StopTransactionRequest,
 ) -> Result<StopTransactionResponse, CallError> {
     let id = TransactionId::from_number(request.transaction_id);
-    let meter_stop_wh = Decimal::from(request.meter_stop);
     let id_token = request.id_tag.as_deref().map(map::id_token).transpose()?;
-
-    // 1.6 has no sequence numbers, so the domain cannot tell a retried stop (a charger that
-    // lost our answer sends it again) from a second stop; both would store the
-    // `transactionData` again. A stop identical to the recorded end is that retry: answer it
-    // again without recording anything.
-    let known = ctx
-        .services
-        .transactions
-        .get(ctx.charger_id(), &id)
-        .await
-        .map_err(domain_error)?;
-    if let Some(t) = known
-        && is_retry_of(&t, &request, meter_stop_wh)
-    {
-        tracing::info!(
-            transaction_id = request.transaction_id,
-            "retried StopTransaction; already recorded"
-        );
-        let id_tag_info = match &id_token {
-            Some(token) => Some(map::id_tag_info(
-                ctx.services
-                    .authorization
-                    .authorize(token)
-                    .await
-                    .map_err(domain_error)?,
-            )),
-            None => None,
-        };
-        return Ok(StopTransactionResponse { id_tag_info });
-    }
 
     let event = TransactionEvent {
         transaction_id: Some(id),
@@ -60,7 +30,8 @@ pub(crate) async fn handle(
                 .as_ref()
                 .map_or_else(|| "Local".to_owned(), wire),
         ),
-        meter_stop_wh: Some(meter_stop_wh),
+        // 1.6 `meterStop` is in Wh.
+        meter_stop_wh: Some(Decimal::from(request.meter_stop)),
         meter_values: map::transaction_data(
             request.transaction_data.as_deref().unwrap_or_default(),
         ),
@@ -76,7 +47,14 @@ pub(crate) async fn handle(
         .record_event(&event)
         .await
         .map_err(domain_error)?;
-    if outcome.transaction.unknown_start {
+    if outcome.duplicate {
+        // 1.6 has no sequence numbers; the domain recognises a stop that repeats the
+        // recorded end (a charger that lost our answer) and changes nothing.
+        tracing::info!(
+            transaction_id = request.transaction_id,
+            "retried StopTransaction; already recorded"
+        );
+    } else if outcome.transaction.unknown_start {
         tracing::warn!(
             transaction_id = request.transaction_id,
             "StopTransaction for a transaction never started here; recorded"
@@ -85,13 +63,6 @@ pub(crate) async fn handle(
     Ok(StopTransactionResponse {
         id_tag_info: outcome.authorization.map(map::id_tag_info),
     })
-}
-
-/// Whether `t` already ended exactly as this stop says (time and meter stop).
-fn is_retry_of(t: &Transaction, request: &StopTransactionRequest, meter_stop_wh: Decimal) -> bool {
-    !t.accepts_end()
-        && t.stopped_at == Some(request.timestamp)
-        && t.meter_stop_wh == Some(meter_stop_wh)
 }
 
 #[cfg(test)]
