@@ -187,7 +187,14 @@ pub trait StoreTx: Send {
     ) -> StoreResult<()>;
     /// Meter values of a transaction, oldest first.
     async fn transaction_meter_values(&mut self, serial: i64) -> StoreResult<Vec<MeterValue>>;
-    /// Meter values of a charger, newest first, at most `limit` sampled values' worth.
+    /// Meter values of a charger taken at exactly `at`, in insertion order.
+    async fn meter_values_at(
+        &mut self,
+        charger: &ChargerId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoredMeterValues>>;
+    /// Meter values of a charger, newest (by sample time) first, at most `limit` sampled
+    /// values' worth.
     async fn charger_meter_values(
         &mut self,
         charger: &ChargerId,

@@ -941,13 +941,29 @@ impl StoreTx for SqlTx {
             .collect())
     }
 
+    async fn meter_values_at(
+        &mut self,
+        charger: &ChargerId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoredMeterValues>> {
+        let sql = format!(
+            "SELECT {METER_COLS} FROM meter_values WHERE charger_id = $1 AND sampled_at = $2 \
+             ORDER BY id"
+        );
+        let rows = self
+            .fetch_all(sqlx::query(&sql).bind(charger.as_str()).bind(ts(at)))
+            .await?;
+        group_meter_rows(&rows)
+    }
+
     async fn charger_meter_values(
         &mut self,
         charger: &ChargerId,
         limit_n: u32,
     ) -> StoreResult<Vec<StoredMeterValues>> {
         let sql = format!(
-            "SELECT {METER_COLS} FROM meter_values WHERE charger_id = $1 ORDER BY id DESC LIMIT $2"
+            "SELECT {METER_COLS} FROM meter_values WHERE charger_id = $1 \
+             ORDER BY sampled_at DESC, id DESC LIMIT $2"
         );
         let mut rows = self
             .fetch_all(

@@ -1207,6 +1207,59 @@ async fn meter_values_round_trip_every_field(h: Harness) {
     );
 }
 
+async fn retried_meter_values_are_stored_once(h: Harness) {
+    let id = accepted_charger(&h, "M3").await;
+    let t = h
+        .services
+        .transactions
+        .record_event(&start16(&id, 1, "TAG", 1000, "2026-01-01T10:00:00Z"))
+        .await
+        .unwrap()
+        .transaction;
+    let report = |values: Vec<MeterValue>| MeterValuesReport {
+        charger: id.clone(),
+        place: Some(evse(1)),
+        transaction_id: Some(t.id.clone()),
+        values,
+    };
+    let power = SampledValue {
+        measurand: Some("Power.Active.Import".into()),
+        ..SampledValue::plain("7000")
+    };
+    let first = report(vec![mv(
+        "2026-01-01T10:10:00Z",
+        vec![energy("1500", None), power.clone()],
+    )]);
+    let meter = &h.services.meter;
+    assert_eq!(meter.record(&first).await.unwrap(), 1);
+    // The same message again (answer lost): nothing new.
+    assert_eq!(meter.record(&first).await.unwrap(), 0);
+    // Same time, another place: new.
+    let other_place = MeterValuesReport {
+        place: Some(evse(2)),
+        transaction_id: None,
+        ..first.clone()
+    };
+    assert_eq!(meter.record(&other_place).await.unwrap(), 1);
+    // Same time and place, a sample not stored before: new.
+    let more = report(vec![mv(
+        "2026-01-01T10:10:00Z",
+        vec![SampledValue {
+            measurand: Some("SoC".into()),
+            ..SampledValue::plain("55")
+        }],
+    )]);
+    assert_eq!(meter.record(&more).await.unwrap(), 1);
+    let of_tx = h
+        .services
+        .transactions
+        .meter_values(t.serial)
+        .await
+        .unwrap();
+    let samples: usize = of_tx.iter().map(|m| m.sampled.len()).sum();
+    assert_eq!(samples, 3, "energy, power, SoC; the retry not stored");
+}
+
 async fn meter_values_large_batch(h: Harness) {
     let id = accepted_charger(&h, "M2").await;
     let t = h
@@ -1450,6 +1503,7 @@ contract! {
     transactions_listed_and_filtered,
     meter_values_round_trip_every_field,
     meter_values_large_batch,
+    retried_meter_values_are_stored_once,
     reports_are_kept,
     connection_events_are_kept,
     migrations_are_idempotent,
