@@ -210,10 +210,12 @@ pub fn parse(text: &str, version: OcppVersion) -> Result<Frame, FrameError> {
         ));
     };
 
-    // The id is read first so that every later complaint can carry it.
-    let id = match items.get(1) {
-        Some(Value::String(id)) => Some(id.clone()),
-        _ => None,
+    // The id is read first so that every later complaint can carry it. An id over 36
+    // characters is not a message id: echoing it would make our own answer invalid.
+    let (id, id_too_long) = match items.get(1) {
+        Some(Value::String(id)) if id.chars().count() > MAX_MESSAGE_ID_LEN => (None, true),
+        Some(Value::String(id)) => (Some(id.clone()), false),
+        _ => (None, false),
     };
     let message_type = match items.first() {
         Some(Value::Number(n)) => n.as_u64(),
@@ -239,24 +241,19 @@ pub fn parse(text: &str, version: OcppVersion) -> Result<Frame, FrameError> {
         ));
     }
     let Some(id) = id else {
+        let description = if id_too_long {
+            format!("message id is longer than {MAX_MESSAGE_ID_LEN} characters")
+        } else {
+            "second element must be the message id, a string".to_owned()
+        };
         return Err(invalid(
             message_type,
             version,
             None,
             ErrorCode::RpcFrameworkError,
-            "second element must be the message id, a string".to_owned(),
+            description,
         ));
     };
-    if id.chars().count() > MAX_MESSAGE_ID_LEN {
-        // An id this long is not a message id; echoing it would make our answer invalid too.
-        return Err(invalid(
-            message_type,
-            version,
-            None,
-            ErrorCode::RpcFrameworkError,
-            format!("message id is longer than {MAX_MESSAGE_ID_LEN} characters"),
-        ));
-    }
 
     // Slice patterns check the element count and take the elements in one go.
     let not_string = |what: &str| {

@@ -287,3 +287,16 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(parse(&text, V16).is_err());
 }
+
+#[test]
+fn long_ids_are_never_echoed() {
+    // Found by the fuzzer: an unknown message type answered with the over-long id.
+    let text = format!(r#"[5,"{}",{{}}]"#, "p".repeat(40));
+    let (code, id, _) = code_and_id(&text, V201);
+    assert_eq!(
+        (code.as_str(), id.as_str()),
+        ("MessageTypeNotSupported", "-1")
+    );
+    let (code, id, _) = code_and_id(&format!(r#"["x","{}"]"#, "p".repeat(40)), V16);
+    assert_eq!((code.as_str(), id.as_str()), ("FormationViolation", "-1"));
+}
