@@ -171,6 +171,7 @@ impl Connection {
                     old_connection_id = old.info.connection_id,
                     "connection takes over from the previous one"
                 );
+                old.wait_connected_reported(ctx.config.shutdown_grace).await;
                 report(&ctx.handler, &old, ConnectionEvent::TakenOver).await;
                 old.last_event_reported();
             } else {
@@ -182,6 +183,7 @@ impl Connection {
         }
         tracing::info!(known = session.info.known, "charger connected");
         report(&ctx.handler, &session, ConnectionEvent::Connected).await;
+        session.connected_reported();
 
         let end = self.serve().await;
 

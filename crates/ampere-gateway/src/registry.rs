@@ -61,8 +61,8 @@ pub(crate) struct Session {
     state: Mutex<SessionState>,
     /// Wakes the connection task: a call was queued or a takeover was requested.
     pub(crate) wake: Notify,
-    /// Signalled once this session's last connection event has been reported.
-    last_event_reported: Notify,
+    /// Signalled when one of this session's connection events has been reported.
+    event_reported: Notify,
 }
 
 #[derive(Default)]
@@ -71,6 +71,7 @@ struct SessionState {
     closing: bool,
     takeover_requested: bool,
     commands: VecDeque<QueuedCall>,
+    connected_reported: bool,
     last_event: LastEvent,
 }
 
@@ -90,7 +91,7 @@ impl Session {
             info,
             state: Mutex::default(),
             wake: Notify::new(),
-            last_event_reported: Notify::new(),
+            event_reported: Notify::new(),
         }
     }
 
@@ -175,20 +176,36 @@ impl Session {
         claim(&mut self.state())
     }
 
+    pub(crate) fn connected_reported(&self) {
+        self.state().connected_reported = true;
+        self.event_reported.notify_waiters();
+    }
+
     pub(crate) fn last_event_reported(&self) {
         self.state().last_event = LastEvent::Reported;
-        self.last_event_reported.notify_waiters();
+        self.event_reported.notify_waiters();
+    }
+
+    /// Waits (at most `max`) until this session's `Connected` has been reported, so that its
+    /// `TakenOver` cannot overtake it.
+    pub(crate) async fn wait_connected_reported(&self, max: Duration) {
+        self.wait_for(|state| state.connected_reported, max).await;
     }
 
     /// Waits (at most `max`) until the final event of this session has been reported.
     pub(crate) async fn wait_last_event_reported(&self, max: Duration) {
+        self.wait_for(|state| state.last_event == LastEvent::Reported, max)
+            .await;
+    }
+
+    async fn wait_for(&self, done: impl Fn(&SessionState) -> bool, max: Duration) {
         let wait = async {
             loop {
-                let notified = self.last_event_reported.notified();
+                let notified = self.event_reported.notified();
                 tokio::pin!(notified);
                 // Registered before the check, so a report in between is not missed.
                 notified.as_mut().enable();
-                if self.state().last_event == LastEvent::Reported {
+                if done(&self.state()) {
                     return;
                 }
                 notified.await;

@@ -161,6 +161,12 @@ impl CallHandler for FakeHandler {
     }
 
     async fn on_connection_event(&self, session: &SessionInfo, event: ConnectionEvent) {
+        // Chargers named SLOW-EVENTS-* have a slow `Connected` (e.g. a busy database).
+        if event == ConnectionEvent::Connected
+            && session.charger_id.as_str().starts_with("SLOW-EVENTS")
+        {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
         self.events.lock().unwrap().push((session.clone(), event));
     }
 }

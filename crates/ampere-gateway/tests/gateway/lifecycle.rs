@@ -154,3 +154,31 @@ async fn pings_from_the_charger_are_answered() {
         tokio_tungstenite::tungstenite::Message::Pong(b"hi".to_vec().into())
     );
 }
+
+#[tokio::test]
+async fn takeover_is_reported_after_a_slow_connected() {
+    let gw = TestGateway::default().await;
+    // The second connection arrives while the first one's `Connected` is still being
+    // recorded; its `TakenOver` must not overtake it.
+    let (_old, _) = gw
+        .try_connect("/ocpp/SLOW-EVENTS-1", "ocpp1.6", None)
+        .await
+        .unwrap();
+    let (_new, _) = gw
+        .try_connect("/ocpp/SLOW-EVENTS-1", "ocpp1.6", None)
+        .await
+        .unwrap();
+    eventually(|| gw.handler.events().len() == 3).await;
+    let events: Vec<ConnectionEvent> = gw.handler.events().into_iter().map(|(_, e)| e).collect();
+    assert_eq!(
+        events,
+        [
+            ConnectionEvent::Connected,
+            ConnectionEvent::TakenOver,
+            ConnectionEvent::Connected
+        ]
+    );
+    let ids: Vec<u64> = gw.handler.events().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[1], ids[2]);
+}
