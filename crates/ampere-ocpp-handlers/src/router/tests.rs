@@ -365,3 +365,30 @@ async fn every_charger_initiated_action_is_answered_validly() {
     }
     assert_eq!(answered, 14 + 25 + 36, "every CALL of 1.6, 2.0.1 and 2.1");
 }
+
+/// `run` refuses to call a handler of another action or version: a wrong arm in a dispatch
+/// table is caught, not answered with the wrong message.
+#[tokio::test]
+async fn a_dispatch_arm_pointing_at_the_wrong_handler_is_an_internal_error() {
+    let h = Harness::new().await;
+    let charger = h.context(OcppVersion::V201);
+    let payload = json!({});
+    let clock = ampere_domain::ManualClock::new(crate::testing::at(crate::testing::NOW));
+    let ctx = crate::context::Ctx {
+        services: &h.services,
+        clock: &clock,
+        charger: &charger,
+        action: "Heartbeat",
+        payload: &payload,
+    };
+    async fn v16_heartbeat(
+        _: &crate::context::Ctx<'_>,
+        _: ampere_ocpp::v16::HeartbeatRequest,
+    ) -> Result<ampere_ocpp::v16::HeartbeatResponse, ampere_ocpp::CallError> {
+        panic!("must not be called for a 2.0.1 Heartbeat")
+    }
+    let e = super::run(&ctx, v16_heartbeat)
+        .await
+        .expect_err("wrong version");
+    assert_eq!(e.code, ErrorCode::InternalError);
+}
