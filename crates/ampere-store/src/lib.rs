@@ -18,10 +18,12 @@
 //! SQLite allows one writer at a time, so writes go through a pool of exactly one
 //! connection ([`Store::begin`]); reads use a separate pool and never wait for writes (WAL).
 //! A MeterValues message costs a handful of statements in one transaction: the charger's
-//! `last_seen`, its transaction (when named) and one multi-row insert of all sampled values.
+//! `last_seen`, the retry check (stored values at the same time, by index), its transaction
+//! (when named) and one multi-row insert of all sampled values.
 //! Measured on the development machine (2 cores, ext4, debug build, 20 chargers in parallel,
-//! 4 sampled values per message): about 1,600 messages/s, the same with `synchronous =
-//! NORMAL`, so there the per-unit-of-work overhead (BEGIN/COMMIT and four statements queued
+//! 4 sampled values per message): about 1,000 messages/s linked to a transaction; without
+//! the transaction and the retry check about 1,600/s, and the same with `synchronous =
+//! NORMAL`, so there the per-unit-of-work overhead (BEGIN/COMMIT and the statements queued
 //! on the one writer) dominates, not the fsync; on slower disks the fsync will. Both shrink
 //! with group commit, which the 20k/s target needs. The seam for batching commits across
 //! chargers is [`SqlTx::commit`](tx::SqlTx) on the writer: a group committer
