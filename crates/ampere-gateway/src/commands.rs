@@ -111,7 +111,7 @@ impl Commands {
             .map(|session| session.info.version)
     }
 
-    /// Chargers connected right now.
+    /// Sessions in the registry: connected chargers, plus any whose connection is closing.
     pub fn online_count(&self) -> usize {
         self.registry.len()
     }
