@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use ampere_domain::StoreError;
 use ampere_domain::ports::{Storage, StoreResult, StoreTx};
@@ -130,6 +130,14 @@ impl Store {
             ))
         })?;
         let options = AnyConnectOptions::from_str(url).map_err(map_sqlx)?;
+        // One plain connection first: a pool retries a refused connection until its acquire
+        // timeout, while a wrong URL or a server that is down should be reported at once.
+        if backend == Backend::Postgres {
+            let conn = AnyConnection::connect_with(&options)
+                .await
+                .map_err(map_sqlx)?;
+            conn.close().await.map_err(map_sqlx)?;
+        }
         match backend {
             Backend::Sqlite => {
                 let Some(file) = sqlite_file(url) else {
@@ -337,6 +345,17 @@ mod tests {
         tx.commit().await.unwrap();
         let mut read = store.read().await.unwrap();
         assert!(read.charger(&charger.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_unavailable_not_another_error() {
+        // Port 1 on localhost: nothing listens there, the connection is refused at once.
+        let err = Store::open("postgres://postgres@127.0.0.1:1/none")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        let err = Store::open("mysql://h/db").await.unwrap_err();
+        assert!(matches!(err, StoreError::Other(_)), "{err:?}");
     }
 
     #[test]
