@@ -1444,22 +1444,19 @@ async fn deleting_a_charger_deletes_its_data(h: Harness) {
     let id = accepted_charger(&h, "DEL").await;
     let keep = accepted_charger(&h, "KEEP").await;
     for c in [&id, &keep] {
-        let t = h
-            .services
+        h.services
             .transactions
             .record_event(&TransactionEvent {
                 meter_values: vec![mv("2026-01-01T10:00:00Z", vec![energy("1", None)])],
                 ..start16(c, 1, "TAG", 0, "2026-01-01T10:00:00Z")
             })
             .await
-            .unwrap()
-            .transaction;
+            .unwrap();
         h.services
             .reports
             .record(c, &ReportKind::new("X").unwrap(), &json!({}))
             .await
             .unwrap();
-        let _ = t;
     }
     assert!(h.services.chargers.delete(&id).await.unwrap());
     let left = h
@@ -1483,6 +1480,23 @@ async fn deleting_a_charger_deletes_its_data(h: Harness) {
     );
     assert_eq!(
         h.services.meter.of_charger(&keep, 10).await.unwrap().len(),
+        1
+    );
+    assert!(
+        h.services
+            .reports
+            .list(&id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        h.services
+            .reports
+            .list(&keep, None, 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
