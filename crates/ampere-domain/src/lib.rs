@@ -5,6 +5,7 @@
 //! Wiring: build a [`Storage`] (e.g. `ampere_store::Store`), then
 //! [`Services::new(storage, clock, config)`](Services::new).
 
+pub mod api_token;
 pub mod charger;
 pub mod clock;
 pub mod error;
@@ -18,6 +19,10 @@ pub mod status;
 pub mod token;
 pub mod transaction;
 
+pub use api_token::{
+    ApiRole, ApiToken, ApiTokenService, ApiTokenStore, AuditEntry, AuditRecord, Bootstrap,
+    NewApiToken, TokenSecret,
+};
 pub use charger::{
     BootInfo, BootOutcome, Charger, ChargerAuth, ChargerUpdate, ConnectionEvent,
     ConnectionEventKind, NewCharger, RegistrationStatus, SecurityProfile, UnknownChargerPolicy,

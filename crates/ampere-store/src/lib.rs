@@ -32,6 +32,7 @@
 //! resolve every caller's `commit()` when the shared COMMIT returns. Callers and the port do
 //! not change; durability before the answer still holds.
 
+mod api_tokens;
 mod codec;
 mod error;
 mod tx;
