@@ -7,17 +7,17 @@
 //! one file per action per version (`v16/`, `v201/`, `v21/`), of the shape
 //! `async fn handle(ctx: &Ctx<'_>, request: XxxRequest) -> Result<XxxResponse, CallError>`:
 //! they translate the wire types into version-neutral domain calls
-//! ([`ampere_domain::Services`]) and the domain's answer back, and return it; they never send
-//! anything themselves.
+//! ([`ampere_domain::Services`]) and the domain's answer back, and return it; they never
+//! send anything themselves.
 //!
 //! Version differences stay here: the domain has one transaction service that 1.6
 //! Start/StopTransaction and 2.x TransactionEvent both feed, one meter-value model, one
 //! status model. Mapping that 2.0.1 and 2.1 share lives once, in `two_x.rs`; the 1.6
 //! mapping in `v16/map.rs`.
 //!
-//! Architecture invariant: this crate depends on the protocol (`ampere-ocpp`) and the domain
-//! (`ampere-domain`) only. It knows nothing of sockets (the gateway calls the router) or of
-//! SQL (the domain's ports do).
+//! Architecture invariant: this crate depends on the protocol (`ampere-ocpp`) and the
+//! domain (`ampere-domain`) only. It knows nothing of sockets (the gateway calls the
+//! router) or of SQL (the domain's ports do).
 //!
 //! The recipe for adding an action is in this crate's README.md.
 

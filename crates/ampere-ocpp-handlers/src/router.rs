@@ -97,7 +97,12 @@ impl Router {
         let info = ampere_ocpp::action(version, action).ok_or_else(|| {
             CallError::new(
                 ErrorCode::NotImplemented,
-                format!("OCPP {version} has no action {action}"),
+                // The name is the charger's text: bounded, since a CALLERROR description
+                // should stay short (2.x allows 255 characters).
+                format!(
+                    "OCPP {version} has no action {:?}",
+                    action.chars().take(64).collect::<String>()
+                ),
             )
         })?;
         if !info.initiator.from_charger() {

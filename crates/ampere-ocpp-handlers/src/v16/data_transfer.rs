@@ -1,6 +1,7 @@
 //! DataTransfer (1.6): Ampere knows no vendor extensions, so every vendor is unknown
-//! (`UnknownVendorId`, as the spec says for a vendor the CSMS does not know). The request is
-//! kept as a report, so what chargers send this way is visible and can be supported later.
+//! (`UnknownVendorId`, as the spec says for a vendor the CSMS does not know). The request
+//! is kept as a report, so what chargers send this way is visible and can be supported
+//! later.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{DataTransferRequest, DataTransferResponse, DataTransferStatus};

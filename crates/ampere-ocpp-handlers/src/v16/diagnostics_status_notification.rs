@@ -1,4 +1,5 @@
-//! DiagnosticsStatusNotification (1.6): kept as a report for the diagnostics feature (upload status: Idle, Uploaded, UploadFailed, Uploading).
+//! DiagnosticsStatusNotification (1.6): kept as a report for the diagnostics feature
+//! (upload status: Idle, Uploaded, UploadFailed, Uploading).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{

@@ -1,4 +1,5 @@
-//! LogStatusNotification (1.6): (security whitepaper) kept as a report for the log-upload feature.
+//! LogStatusNotification (1.6): (security whitepaper) kept as a report for the log-upload
+//! feature.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{LogStatusNotificationRequest, LogStatusNotificationResponse};

@@ -1,4 +1,5 @@
-//! SecurityEventNotification (1.6): (security whitepaper) kept as a report; security events are an audit trail operators read.
+//! SecurityEventNotification (1.6): (security whitepaper) kept as a report; security events
+//! are an audit trail operators read.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{SecurityEventNotificationRequest, SecurityEventNotificationResponse};

@@ -1,6 +1,6 @@
-//! SignCertificate (1.6 security whitepaper): Ampere has no certificate authority yet, so it
-//! cannot sign the charger's CSR and says so (`Rejected`) instead of accepting a request it
-//! would never complete. The CSR is kept as a report; the security issue adds signing.
+//! SignCertificate (1.6 security whitepaper): Ampere has no certificate authority yet, so
+//! it cannot sign the charger's CSR and says so (`Rejected`) instead of accepting a request
+//! it would never complete. The CSR is kept as a report; the security issue adds signing.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{GenericStatus, SignCertificateRequest, SignCertificateResponse};

@@ -1,4 +1,5 @@
-//! SignedFirmwareStatusNotification (1.6): (security whitepaper) kept as a report for the firmware-management feature.
+//! SignedFirmwareStatusNotification (1.6): (security whitepaper) kept as a report for the
+//! firmware-management feature.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{

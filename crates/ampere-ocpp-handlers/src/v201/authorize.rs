@@ -1,6 +1,6 @@
 //! Authorize (2.0.1): the token's status, cache expiry and group. Contract certificates
-//! (`certificate`, `iso15118CertificateHashData`) are not checked yet, so the answer carries
-//! no `certificateStatus`.
+//! (`certificate`, `iso15118CertificateHashData`) are not checked yet, so the answer
+//! carries no `certificateStatus`.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v201::{AuthorizeRequest, AuthorizeResponse};
@@ -59,12 +59,20 @@ mod tests {
             (
                 "OK1",
                 "ISO14443",
-                json!({"status": "Accepted", "cacheExpiryDateTime": "2027-01-01T00:00:00Z", "groupIdToken": {"idToken": "FLEET", "type": "Central"}}),
+                json!({
+                    "status": "Accepted",
+                    "cacheExpiryDateTime": "2027-01-01T00:00:00Z",
+                    "groupIdToken": {"idToken": "FLEET", "type": "Central"}
+                }),
             ),
             (
                 "ok1",
                 "eMAID",
-                json!({"status": "Accepted", "cacheExpiryDateTime": "2027-01-01T00:00:00Z", "groupIdToken": {"idToken": "FLEET", "type": "Central"}}),
+                json!({
+                    "status": "Accepted",
+                    "cacheExpiryDateTime": "2027-01-01T00:00:00Z",
+                    "groupIdToken": {"idToken": "FLEET", "type": "Central"}
+                }),
             ),
             ("BLOCKED1", "ISO14443", json!({"status": "Blocked"})),
             (

@@ -1,4 +1,5 @@
-//! FirmwareStatusNotification (2.0.1): kept as a report for the firmware-management feature.
+//! FirmwareStatusNotification (2.0.1): kept as a report for the firmware-management
+//! feature.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v201::{FirmwareStatusNotificationRequest, FirmwareStatusNotificationResponse};

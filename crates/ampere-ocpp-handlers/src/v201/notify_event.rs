@@ -25,7 +25,21 @@ mod tests {
         assert_kept(
             OcppVersion::V201,
             "NotifyEvent",
-            json!({"generatedAt": "2026-01-01T11:00:00Z", "seqNo": 0, "eventData": [{"eventId": 1, "timestamp": "2026-01-01T10:59:00Z", "trigger": "Delta", "actualValue": "Occupied", "eventNotificationType": "HardWiredNotification", "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, "variable": {"name": "AvailabilityState"}}]}),
+            json!({
+                "generatedAt": "2026-01-01T11:00:00Z",
+                "seqNo": 0,
+                "eventData": [
+                    {
+                        "eventId": 1,
+                        "timestamp": "2026-01-01T10:59:00Z",
+                        "trigger": "Delta",
+                        "actualValue": "Occupied",
+                        "eventNotificationType": "HardWiredNotification",
+                        "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}},
+                        "variable": {"name": "AvailabilityState"}
+                    }
+                ]
+            }),
             json!({}),
         )
         .await;

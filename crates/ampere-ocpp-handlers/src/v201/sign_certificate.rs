@@ -32,8 +32,17 @@ mod tests {
         assert_kept(
             OcppVersion::V201,
             "SignCertificate",
-            json!({"csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----", "certificateType": "ChargingStationCertificate"}),
-            json!({"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no certificate authority configured"}}),
+            json!({
+                "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----",
+                "certificateType": "ChargingStationCertificate"
+            }),
+            json!({
+                "status": "Rejected",
+                "statusInfo": {
+                    "reasonCode": "UnsupportedRequest",
+                    "additionalInfo": "no certificate authority configured"
+                }
+            }),
         )
         .await;
     }

@@ -36,7 +36,12 @@ mod tests {
             .ok(
                 OcppVersion::V201,
                 "StatusNotification",
-                json!({"timestamp": "2026-01-01T11:00:00Z", "connectorStatus": "Occupied", "evseId": 2, "connectorId": 3}),
+                json!({
+                    "timestamp": "2026-01-01T11:00:00Z",
+                    "connectorStatus": "Occupied",
+                    "evseId": 2,
+                    "connectorId": 3
+                }),
             )
             .await;
         assert_eq!(answer, json!({}));

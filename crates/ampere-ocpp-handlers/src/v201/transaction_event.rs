@@ -1,7 +1,7 @@
 //! TransactionEvent (2.0.1): Started, Updated and Ended events feed the domain's
 //! transaction service, deduplicated by (transactionId, seqNo); an event for a transaction
-//! never seen starting is recorded, flagged. The answer carries `idTokenInfo` when the event
-//! carried an id token.
+//! never seen starting is recorded, flagged. The answer carries `idTokenInfo` when the
+//! event carried an id token.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v201::{TransactionEventRequest, TransactionEventResponse};

@@ -1,4 +1,5 @@
-//! ClosePeriodicEventStream (2.1): kept as a report; the stream it closes was kept as reports too.
+//! ClosePeriodicEventStream (2.1): kept as a report; the stream it closes was kept as
+//! reports too.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{ClosePeriodicEventStreamRequest, ClosePeriodicEventStreamResponse};

@@ -1,7 +1,7 @@
 //! Get15118EVCertificate (2.1): installing or updating an ISO 15118 contract certificate
 //! needs a contract-certificate pool Ampere does not have, so the answer is `Failed` (with
-//! an empty `exiResponse`, the field being required) rather than a fake success. The request
-//! is kept as a report.
+//! an empty `exiResponse`, the field being required) rather than a fake success. The
+//! request is kept as a report.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{
@@ -40,7 +40,14 @@ mod tests {
             OcppVersion::V21,
             "Get15118EVCertificate",
             json!({"iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install", "exiRequest": "gAEC"}),
-            json!({"status": "Failed", "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no ISO 15118 certificate service configured"}, "exiResponse": ""}),
+            json!({
+                "status": "Failed",
+                "statusInfo": {
+                    "reasonCode": "UnsupportedRequest",
+                    "additionalInfo": "no ISO 15118 certificate service configured"
+                },
+                "exiResponse": ""
+            }),
         )
         .await;
     }

@@ -35,8 +35,22 @@ mod tests {
         assert_kept(
             OcppVersion::V21,
             "GetCertificateStatus",
-            json!({"ocspRequestData": {"hashAlgorithm": "SHA256", "issuerNameHash": "a1", "issuerKeyHash": "b2", "serialNumber": "03", "responderURL": "http://ocsp.example.com"}}),
-            json!({"status": "Failed", "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "OCSP lookups are not available"}}),
+            json!({
+                "ocspRequestData": {
+                    "hashAlgorithm": "SHA256",
+                    "issuerNameHash": "a1",
+                    "issuerKeyHash": "b2",
+                    "serialNumber": "03",
+                    "responderURL": "http://ocsp.example.com"
+                }
+            }),
+            json!({
+                "status": "Failed",
+                "statusInfo": {
+                    "reasonCode": "UnsupportedRequest",
+                    "additionalInfo": "OCSP lookups are not available"
+                }
+            }),
         )
         .await;
     }

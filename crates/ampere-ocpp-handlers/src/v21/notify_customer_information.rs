@@ -1,4 +1,5 @@
-//! NotifyCustomerInformation (2.1): kept as a report (the answer to a CustomerInformation request).
+//! NotifyCustomerInformation (2.1): kept as a report (the answer to a CustomerInformation
+//! request).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{NotifyCustomerInformationRequest, NotifyCustomerInformationResponse};
@@ -25,7 +26,12 @@ mod tests {
         assert_kept(
             OcppVersion::V21,
             "NotifyCustomerInformation",
-            json!({"data": "card 04A2 used 3 times", "seqNo": 0, "generatedAt": "2026-01-01T11:00:00Z", "requestId": 5}),
+            json!({
+                "data": "card 04A2 used 3 times",
+                "seqNo": 0,
+                "generatedAt": "2026-01-01T11:00:00Z",
+                "requestId": 5
+            }),
             json!({}),
         )
         .await;

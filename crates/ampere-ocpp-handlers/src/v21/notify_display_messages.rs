@@ -1,4 +1,5 @@
-//! NotifyDisplayMessages (2.1): kept as a report (the answer to a GetDisplayMessages request).
+//! NotifyDisplayMessages (2.1): kept as a report (the answer to a GetDisplayMessages
+//! request).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{NotifyDisplayMessagesRequest, NotifyDisplayMessagesResponse};

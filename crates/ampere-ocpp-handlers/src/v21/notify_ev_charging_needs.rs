@@ -35,8 +35,22 @@ mod tests {
         assert_kept(
             OcppVersion::V21,
             "NotifyEVChargingNeeds",
-            json!({"evseId": 1, "chargingNeeds": {"requestedEnergyTransfer": "AC_three_phase", "acChargingParameters": {"energyAmount": 20000, "evMinCurrent": 6, "evMaxCurrent": 32, "evMaxVoltage": 400}}}),
-            json!({"status": "NoChargingProfile", "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no smart charging yet"}}),
+            json!({
+                "evseId": 1,
+                "chargingNeeds": {
+                    "requestedEnergyTransfer": "AC_three_phase",
+                    "acChargingParameters": {
+                        "energyAmount": 20000,
+                        "evMinCurrent": 6,
+                        "evMaxCurrent": 32,
+                        "evMaxVoltage": 400
+                    }
+                }
+            }),
+            json!({
+                "status": "NoChargingProfile",
+                "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no smart charging yet"}
+            }),
         )
         .await;
     }

@@ -1,4 +1,5 @@
-//! NotifyMonitoringReport (2.1): kept as a report (the answer to a GetMonitoringReport request).
+//! NotifyMonitoringReport (2.1): kept as a report (the answer to a GetMonitoringReport
+//! request).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{NotifyMonitoringReportRequest, NotifyMonitoringReportResponse};

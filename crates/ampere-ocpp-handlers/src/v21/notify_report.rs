@@ -1,4 +1,5 @@
-//! NotifyReport (2.1): kept as a report for the device-model feature (the answer to GetBaseReport/GetReport).
+//! NotifyReport (2.1): kept as a report for the device-model feature (the answer to
+//! GetBaseReport/GetReport).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{NotifyReportRequest, NotifyReportResponse};
@@ -25,7 +26,19 @@ mod tests {
         assert_kept(
             OcppVersion::V21,
             "NotifyReport",
-            json!({"requestId": 1, "generatedAt": "2026-01-01T11:00:00Z", "seqNo": 0, "tbc": false, "reportData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "variableAttribute": [{"type": "Actual", "value": "300", "mutability": "ReadWrite"}]}]}),
+            json!({
+                "requestId": 1,
+                "generatedAt": "2026-01-01T11:00:00Z",
+                "seqNo": 0,
+                "tbc": false,
+                "reportData": [
+                    {
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                        "variableAttribute": [{"type": "Actual", "value": "300", "mutability": "ReadWrite"}]
+                    }
+                ]
+            }),
             json!({}),
         )
         .await;

@@ -1,4 +1,5 @@
-//! NotifySettlement (2.1): kept as a report for the payment feature; Ampere issues no receipt (the answer carries no receipt URL or id).
+//! NotifySettlement (2.1): kept as a report for the payment feature; Ampere issues no
+//! receipt (the answer carries no receipt URL or id).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{NotifySettlementRequest, NotifySettlementResponse};

@@ -1,4 +1,5 @@
-//! PublishFirmwareStatusNotification (2.1): kept as a report for the firmware-management feature (local firmware publishing).
+//! PublishFirmwareStatusNotification (2.1): kept as a report for the firmware-management
+//! feature (local firmware publishing).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{

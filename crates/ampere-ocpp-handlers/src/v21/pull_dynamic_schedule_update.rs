@@ -36,7 +36,13 @@ mod tests {
             OcppVersion::V21,
             "PullDynamicScheduleUpdate",
             json!({"chargingProfileId": 12}),
-            json!({"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no dynamic charging profiles yet"}}),
+            json!({
+                "status": "Rejected",
+                "statusInfo": {
+                    "reasonCode": "UnsupportedRequest",
+                    "additionalInfo": "no dynamic charging profiles yet"
+                }
+            }),
         )
         .await;
     }

@@ -1,4 +1,5 @@
-//! ReportChargingProfiles (2.1): kept as a report for the smart-charging feature (the answer to GetChargingProfiles).
+//! ReportChargingProfiles (2.1): kept as a report for the smart-charging feature (the
+//! answer to GetChargingProfiles).
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{ReportChargingProfilesRequest, ReportChargingProfilesResponse};

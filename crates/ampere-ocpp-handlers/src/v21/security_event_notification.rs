@@ -1,4 +1,5 @@
-//! SecurityEventNotification (2.1): kept as a report; security events are an audit trail operators read.
+//! SecurityEventNotification (2.1): kept as a report; security events are an audit trail
+//! operators read.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{SecurityEventNotificationRequest, SecurityEventNotificationResponse};

@@ -1,6 +1,6 @@
 //! VatNumberValidation (2.1): Ampere cannot validate VAT numbers yet, so the number is not
-//! confirmed (`Rejected`, with the reason) rather than accepted unchecked. The answer echoes
-//! the number and EVSE as the schema requires; the request is kept as a report.
+//! confirmed (`Rejected`, with the reason) rather than accepted unchecked. The answer
+//! echoes the number and EVSE as the schema requires; the request is kept as a report.
 
 use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{GenericStatus, VatNumberValidationRequest, VatNumberValidationResponse};
@@ -36,7 +36,15 @@ mod tests {
             OcppVersion::V21,
             "VatNumberValidation",
             json!({"vatNumber": "NL123456789B01", "evseId": 1}),
-            json!({"statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "VAT number validation is not available"}, "vatNumber": "NL123456789B01", "evseId": 1, "status": "Rejected"}),
+            json!({
+                "statusInfo": {
+                    "reasonCode": "UnsupportedRequest",
+                    "additionalInfo": "VAT number validation is not available"
+                },
+                "vatNumber": "NL123456789B01",
+                "evseId": 1,
+                "status": "Rejected"
+            }),
         )
         .await;
     }
