@@ -289,14 +289,28 @@ def test_charger_lifecycle(server, name):
 
     with server.db() as db:
         rows = db.execute(
-            "SELECT id, energy_wh, status FROM transactions WHERE charger_id = ? ORDER BY started_at",
+            "SELECT transaction_id, energy_wh, status, tx_serial FROM transactions"
+            " WHERE charger_id = ? ORDER BY started_at",
             (identity,),
         ).fetchall()
-        by_id = {str(r[0]): (r[1], r[2]) for r in rows}
+        by_id = {r[0]: (float(r[1]), r[2], r[3]) for r in rows}
         assert len(rows) == 3, rows
-        assert by_id[full] == (4000, "completed")
-        assert by_id[retried] == (500, "completed")
-        assert by_id[offline] == (700, "completed")
+        assert by_id[full][:2] == (4000, "completed")
+        assert by_id[retried][:2] == (500, "completed")
+        assert by_id[offline][:2] == (700, "completed")
+
+        def energy_samples(tx_id):
+            (n,) = db.execute(
+                "SELECT count(*) FROM meter_values"
+                " WHERE tx_serial = ? AND measurand = 'Energy.Active.Import.Register'",
+                (by_id[tx_id][2],),
+            ).fetchone()
+            return n
+
+        # Every reading stored once, retried messages included. 1.6 readings arrive in
+        # MeterValues between start and stop; 2.x ones in every TransactionEvent.
+        expected = (2, 1, 1) if name == "1.6" else (4, 3, 3)
+        assert tuple(energy_samples(t) for t in (full, retried, offline)) == expected
         vendor, model, serial = db.execute(
             "SELECT vendor, model, serial_number FROM chargers WHERE id = ?", (identity,)
         ).fetchone()
