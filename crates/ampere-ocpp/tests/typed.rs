@@ -82,8 +82,7 @@ fn shared_types_and_enums() {
 
 #[test]
 fn custom_data_keeps_vendor_properties() {
-    let text =
-        r#"{"status":"Accepted","customData":{"vendorId":"acme","fanSpeed":3,"mode":"eco"}}"#;
+    let text = r#"{"status":"Accepted","customData":{"vendorId":"acme","fanSpeed":3,"ratio":2.50,"mode":"eco"}}"#;
     let response: v21::ClearCacheResponse = serde_json::from_str(text).expect("decode");
     let custom = response.custom_data.as_ref().expect("custom data");
     assert_eq!(custom.vendor_id, "acme");
