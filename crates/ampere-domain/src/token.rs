@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::IdToken;
+use crate::ids::{IdToken, IdTokenKind};
 
 /// The status an operator gives a token (OCPP `AuthorizationStatus`, the four values every
 /// version has).
@@ -76,12 +76,26 @@ impl AuthorizationInfo {
     }
 }
 
-/// The rule: an unknown token is `Invalid`; an `Accepted` token whose expiry date has passed
+/// The rule: an unknown token is `Invalid`, except the 2.x `NoAuthorization` token, which a
+/// charger sends when its own configuration lets it charge without identification (answering
+/// it `Invalid` would make the charger stop a session its operator allowed; registering that
+/// token with another status, e.g. `Blocked`, still decides); an `Accepted` token whose expiry date has passed
 /// (at or before `now`) is `Expired`; otherwise the stored status. Expiry date and group are
 /// told whenever the token is known, so the charger can cache them.
-pub fn authorize(record: Option<&IdTokenRecord>, now: DateTime<Utc>) -> AuthorizationInfo {
+pub fn authorize(
+    token: &IdToken,
+    record: Option<&IdTokenRecord>,
+    now: DateTime<Utc>,
+) -> AuthorizationInfo {
     let Some(record) = record else {
-        return AuthorizationInfo::invalid();
+        return match token.kind() {
+            IdTokenKind::NoAuthorization => AuthorizationInfo {
+                status: AuthorizationStatus::Accepted,
+                expiry_date: None,
+                group_id: None,
+            },
+            _ => AuthorizationInfo::invalid(),
+        };
     };
     let expired = record.expiry_date.is_some_and(|at| at <= now);
     let status = match record.status {
@@ -98,7 +112,6 @@ pub fn authorize(record: Option<&IdTokenRecord>, now: DateTime<Utc>) -> Authoriz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::IdTokenKind;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -113,10 +126,34 @@ mod tests {
         }
     }
 
+    fn card() -> IdToken {
+        IdToken::new("04A1B2C3", IdTokenKind::Iso14443).unwrap()
+    }
+
+    #[test]
+    fn unregistered_no_authorization_tokens_are_accepted_unless_registered_otherwise() {
+        let free = IdToken::new("", IdTokenKind::NoAuthorization).unwrap();
+        let now = at("2026-01-01T00:00:00Z");
+        assert_eq!(
+            authorize(&free, None, now).status,
+            AuthorizationStatus::Accepted
+        );
+        let blocked = IdTokenRecord {
+            token: free.clone(),
+            status: AuthorizationStatus::Blocked,
+            expiry_date: None,
+            group_id: None,
+        };
+        assert_eq!(
+            authorize(&free, Some(&blocked), now).status,
+            AuthorizationStatus::Blocked
+        );
+    }
+
     #[test]
     fn unknown_tokens_are_invalid() {
         assert_eq!(
-            authorize(None, at("2026-01-01T00:00:00Z")),
+            authorize(&card(), None, at("2026-01-01T00:00:00Z")),
             AuthorizationInfo::invalid()
         );
     }
@@ -124,11 +161,11 @@ mod tests {
     #[test]
     fn accepted_tokens_expire_at_their_expiry_date() {
         let r = record(AuthorizationStatus::Accepted, Some("2026-01-01T12:00:00Z"));
-        let before = authorize(Some(&r), at("2026-01-01T11:59:59Z"));
+        let before = authorize(&card(), Some(&r), at("2026-01-01T11:59:59Z"));
         assert_eq!(before.status, AuthorizationStatus::Accepted);
         assert_eq!(before.group_id.as_deref(), Some("FLEET"));
         assert_eq!(before.expiry_date, Some(at("2026-01-01T12:00:00Z")));
-        let at_expiry = authorize(Some(&r), at("2026-01-01T12:00:00Z"));
+        let at_expiry = authorize(&card(), Some(&r), at("2026-01-01T12:00:00Z"));
         assert_eq!(at_expiry.status, AuthorizationStatus::Expired);
     }
 
@@ -136,7 +173,7 @@ mod tests {
     fn blocked_stays_blocked_even_when_expired() {
         let r = record(AuthorizationStatus::Blocked, Some("2020-01-01T00:00:00Z"));
         assert_eq!(
-            authorize(Some(&r), at("2026-01-01T00:00:00Z")).status,
+            authorize(&card(), Some(&r), at("2026-01-01T00:00:00Z")).status,
             AuthorizationStatus::Blocked
         );
     }

@@ -23,7 +23,7 @@ impl AuthorizationService {
     pub async fn authorize(&self, token: &IdToken) -> Result<AuthorizationInfo, DomainError> {
         let mut tx = self.storage.read().await?;
         let record = tx.id_token(&token.key()).await?;
-        Ok(authorize(record.as_ref(), self.clock.now()))
+        Ok(authorize(token, record.as_ref(), self.clock.now()))
     }
 
     /// Creates or replaces a token (identified by its value, case-insensitively).

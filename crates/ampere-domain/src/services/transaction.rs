@@ -61,7 +61,11 @@ impl TransactionService {
             Some(id) => apply_identified(&mut *tx, id, event, now).await?,
         };
         let authorization = match &event.id_token {
-            Some(token) => Some(authorize(tx.id_token(&token.key()).await?.as_ref(), now)),
+            Some(token) => Some(authorize(
+                token,
+                tx.id_token(&token.key()).await?.as_ref(),
+                now,
+            )),
             None => None,
         };
         tx.commit().await?;
