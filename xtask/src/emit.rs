@@ -344,7 +344,7 @@ fn enum_def(out: &mut String, e: &EnumDef) -> Result<()> {
 }
 
 /// `Energy.Active.Import.Register` → `EnergyActiveImportRegister`, `L1-N` → `L1N`,
-/// `s309-1P-16A` → `S309_1P_16A` (digits on both sides keep a separator).
+/// `s309-1P-16A` → `S309_1P16A` (a separator stays only between two digits).
 fn variant_name(value: &str) -> String {
     let mut out = String::new();
     for segment in value.split(|c: char| !c.is_ascii_alphanumeric()) {
@@ -578,4 +578,48 @@ pub fn module(versions: &[Version]) -> Result<String> {
         writeln!(out, "pub(crate) mod {}_schema;", v.module)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_are_snake_case() {
+        assert_eq!(snake("chargePointVendor"), "charge_point_vendor");
+        assert_eq!(snake("EVSEId"), "evse_id");
+        assert_eq!(snake("evMaxCurrent"), "ev_max_current");
+        assert_eq!(snake("v2xChargingParameters"), "v2x_charging_parameters");
+        assert_eq!(snake("iso15118SchemaVersion"), "iso15118_schema_version");
+        assert_eq!(snake("type"), "type");
+    }
+
+    #[test]
+    fn serde_camel_case_is_mirrored() {
+        assert_eq!(camel("charge_point_vendor"), "chargePointVendor");
+        assert_ne!(camel(&snake("EVSEId")), "EVSEId");
+        assert_eq!(ident("type"), "r#type");
+    }
+
+    #[test]
+    fn variants_are_pascal_case() {
+        assert_eq!(
+            variant_name("Energy.Active.Import.Register"),
+            "EnergyActiveImportRegister"
+        );
+        assert_eq!(variant_name("L1-N"), "L1N");
+        assert_eq!(variant_name("kWh"), "KWh");
+        assert_eq!(variant_name("s309-1P-16A"), "S309_1P16A");
+        assert_eq!(variant_name("15118"), "V15118");
+    }
+
+    #[test]
+    fn constraint_docs_are_short_sentences() {
+        let ty = Ty::String {
+            min_len: None,
+            max_len: Some(1),
+            format: None,
+        };
+        assert_eq!(constraint_doc(&ty).as_deref(), Some("At most 1 character."));
+    }
 }

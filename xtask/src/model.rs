@@ -127,7 +127,7 @@ enum Slot {
 struct Builder {
     model: Model,
     /// Definition name → Ty, per version (2.x definitions are identical across files).
-    definitions: HashMap<String, (String, Ty)>,
+    definitions: HashMap<String, Ty>,
     /// Inline types by canonical schema text, so identical ones are shared.
     inline: HashMap<String, Ty>,
     pending: Vec<Pending>,
@@ -328,7 +328,7 @@ impl Builder {
             let def = reference
                 .strip_prefix("#/definitions/")
                 .with_context(|| format!("unsupported $ref {reference}"))?;
-            if let Some((_, ty)) = self.definitions.get(def) {
+            if let Some(ty) = self.definitions.get(def) {
                 return Ok(ty.clone());
             }
             let body = defs
@@ -336,8 +336,14 @@ impl Builder {
                 .with_context(|| format!("missing definition {def}"))?
                 .clone();
             let name = def_names[def].clone();
-            let ty = self.named_type(&body, name.clone(), site, defs, def_names)?;
-            self.definitions.insert(def.to_owned(), (name, ty.clone()));
+            // An object definition is known under its slot before its properties are read,
+            // so a definition that refers to itself does not recurse forever.
+            if body.get("type").and_then(Value::as_str) == Some("object") {
+                let slot = Ty::Object(self.model.objects.len());
+                self.definitions.insert(def.to_owned(), slot);
+            }
+            let ty = self.named_type(&body, name, site, defs, def_names)?;
+            self.definitions.insert(def.to_owned(), ty.clone());
             return Ok(ty);
         }
         self.inline_type(schema, site, defs, def_names)
