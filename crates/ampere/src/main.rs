@@ -5,6 +5,7 @@
 mod admin;
 mod config;
 mod serve;
+mod sim;
 mod telemetry;
 mod wiring;
 
@@ -33,6 +34,8 @@ enum Command {
     /// Add and list the id tokens chargers authorize with.
     #[command(subcommand, name = "id-token")]
     IdToken(admin::IdTokenCommand),
+    /// Simulate chargers against a CSMS (this one or any other).
+    Sim(sim::SimArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
             Command::Migrate => admin::migrate(&config).await,
             Command::Charger(command) => admin::charger(&config, command).await,
             Command::IdToken(command) => admin::id_token(&config, command).await,
+            Command::Sim(args) => sim::run(args).await,
         }
     });
     match result {

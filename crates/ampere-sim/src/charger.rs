@@ -1,0 +1,572 @@
+//! One simulated charger's life: connect, boot until accepted, report its connectors, then
+//! heartbeats, sessions and answers to the CSMS until the run ends; reconnect with backoff
+//! when the connection drops, reboot when reset.
+//!
+//! One tokio task per charger and no other: timers are deadlines in the station's state
+//! (see [`Station::next_wake`]), CSMS calls are answered from the same loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ampere_ocpp::OcppVersion;
+use rand::Rng;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::Stats;
+use crate::link::{Link, SimError};
+use crate::model::{ConnectorState, Effect, Registration, Station, StopReason};
+use crate::{two_x, v16};
+
+/// What every charger task of a run shares.
+pub(crate) struct Shared {
+    pub url: String,
+    pub password: Option<String>,
+    pub stats: Stats,
+}
+
+/// How a connection ended.
+enum End {
+    Shutdown,
+    Reboot,
+    Lost(SimError),
+}
+
+/// Boot retry interval when a CSMS answers Pending or Rejected with interval 0.
+const DEFAULT_BOOT_RETRY: Duration = Duration::from_secs(10);
+
+/// The delay before reconnect attempt `attempt` (1-based): exponential from `initial`, capped
+/// at `max`, with "equal jitter" (half fixed, half random) so that a network that lost its
+/// CSMS at once does not come back at once, yet no charger retries in a tight loop.
+pub fn backoff(attempt: u32, initial: Duration, max: Duration, rng: &mut impl Rng) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let cap = initial.saturating_mul(1 << exponent).min(max);
+    let half = cap / 2;
+    half + half.mul_f64(rng.r#gen::<f64>())
+}
+
+/// Runs one charger until `shutdown`.
+pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let stats = &shared.stats;
+    let mut attempt = 0;
+    loop {
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            link = Link::connect(&shared.url, &st, shared.password.as_deref()) => link,
+        };
+        match connected {
+            Ok(mut link) => {
+                Stats::add(&stats.connects, 1);
+                attempt = 0;
+                let end = match online(&mut link, &mut st, stats, &shutdown).await {
+                    Ok(end) => end,
+                    Err(error) => End::Lost(error),
+                };
+                match end {
+                    End::Shutdown => {
+                        link.close(true).await;
+                        return;
+                    }
+                    End::Reboot => {
+                        link.close(true).await;
+                        Stats::add(&stats.reboots, 1);
+                        st.reboot();
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(st.profile.reboot_delay) => {}
+                        }
+                        continue;
+                    }
+                    End::Lost(error) => {
+                        Stats::add(&stats.disconnects, 1);
+                        tracing::debug!(charger = %st.id, %error, "connection lost");
+                    }
+                }
+            }
+            Err(error) => {
+                Stats::add(&stats.connect_failures, 1);
+                tracing::debug!(charger = %st.id, %error, "cannot connect");
+            }
+        }
+        attempt += 1;
+        let delay = backoff(
+            attempt,
+            st.profile.backoff_initial,
+            st.profile.backoff_max,
+            &mut st.rng,
+        );
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Logs a call that failed without costing the connection; passes fatal errors on.
+fn tolerate(result: Result<(), SimError>, st: &Station) -> Result<(), SimError> {
+    match result {
+        Err(error) if error.is_fatal() => Err(error),
+        Err(error) => {
+            tracing::warn!(charger = %st.id, %error, "call failed");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+enum Wake {
+    Shutdown,
+    Message(Result<(), SimError>),
+    Timer,
+}
+
+/// One connection's life.
+async fn online(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    shutdown: &CancellationToken,
+) -> Result<End, SimError> {
+    loop {
+        if st.registration != Registration::Accepted {
+            if let Some(end) = boot_until_accepted(link, st, stats, shutdown).await? {
+                return Ok(end);
+            }
+            for evse in evse_ids(st) {
+                tolerate(status(link, st, stats, evse).await, st)?;
+            }
+        }
+        while let Some(effect) = st.effects.pop_front() {
+            if let Some(end) = perform(link, st, stats, effect).await? {
+                return Ok(end);
+            }
+            if st.registration != Registration::Accepted {
+                break;
+            }
+        }
+        if st.registration != Registration::Accepted {
+            continue;
+        }
+        let wake = st.next_wake(Instant::now());
+        let event = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => Wake::Shutdown,
+            result = link.handle_next(st, stats) => Wake::Message(result),
+            _ = tokio::time::sleep_until(wake) => Wake::Timer,
+        };
+        match event {
+            Wake::Shutdown => {
+                for evse in evse_ids(st) {
+                    stop_session(link, st, stats, evse, StopReason::Shutdown).await?;
+                }
+                return Ok(End::Shutdown);
+            }
+            Wake::Message(result) => result?,
+            Wake::Timer => st.tick(Instant::now()),
+        }
+    }
+}
+
+fn evse_ids(st: &Station) -> Vec<u32> {
+    st.evses.iter().map(|e| e.id).collect()
+}
+
+/// BootNotification until the CSMS accepts, waiting the interval it gives between tries and
+/// answering its calls meanwhile (a TriggerMessage BootNotification retries at once).
+async fn boot_until_accepted(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    shutdown: &CancellationToken,
+) -> Result<Option<End>, SimError> {
+    loop {
+        let answer = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(Some(End::Shutdown)),
+            answer = boot(link, st, stats, false) => answer,
+        };
+        let (registration, interval) = match answer {
+            Ok(answer) => answer,
+            Err(error) if error.is_fatal() => return Err(error),
+            // A CALLERROR or an invalid answer: try again later, as after a rejection.
+            Err(error) => {
+                tracing::warn!(charger = %st.id, %error, "boot failed");
+                (Registration::Rejected, 0)
+            }
+        };
+        st.registration = registration;
+        let interval = Duration::from_secs(interval);
+        match registration {
+            Registration::Accepted => {
+                Stats::add(&stats.boots_accepted, 1);
+                if !interval.is_zero() {
+                    st.heartbeat_interval = interval;
+                }
+                st.on_accepted(Instant::now());
+                return Ok(None);
+            }
+            Registration::Pending => Stats::add(&stats.boots_pending, 1),
+            _ => Stats::add(&stats.boots_rejected, 1),
+        }
+        let retry = if interval.is_zero() {
+            DEFAULT_BOOT_RETRY
+        } else {
+            interval
+        };
+        let deadline = Instant::now() + retry;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(Some(End::Shutdown)),
+                result = link.serve_until(st, stats, deadline) => result?,
+            }
+            // Until accepted a charger sends nothing but BootNotification: only a triggered
+            // boot (or a reset) is acted on; other work is dropped.
+            let mut boot_now = false;
+            while let Some(effect) = st.effects.pop_front() {
+                match effect {
+                    Effect::Boot => boot_now = true,
+                    Effect::Reboot { .. } => return Ok(Some(End::Reboot)),
+                    _ => {}
+                }
+            }
+            if boot_now || Instant::now() >= deadline {
+                break;
+            }
+        }
+    }
+}
+
+/// Performs one effect; `Some` when the connection must end.
+async fn perform(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    effect: Effect,
+) -> Result<Option<End>, SimError> {
+    match effect {
+        Effect::Boot => match boot(link, st, stats, true).await {
+            Ok((registration, interval)) => {
+                st.registration = registration;
+                if registration == Registration::Accepted && interval > 0 {
+                    st.heartbeat_interval = Duration::from_secs(interval);
+                    st.next_heartbeat = Some(Instant::now() + st.heartbeat_interval);
+                }
+            }
+            Err(error) => tolerate(Err(error), st)?,
+        },
+        Effect::Heartbeat => tolerate(heartbeat(link, st, stats).await, st)?,
+        Effect::Status { evse } => {
+            let evses = match evse {
+                Some(id) => vec![id],
+                None => evse_ids(st),
+            };
+            for id in evses {
+                tolerate(status(link, st, stats, id).await, st)?;
+            }
+        }
+        Effect::MeterValues { evse, triggered } => {
+            // Periodic samples cover the EVSEs in a session; a trigger covers what it names.
+            let evses: Vec<u32> = st
+                .evses
+                .iter()
+                .filter(|e| match evse {
+                    Some(id) => e.id == id,
+                    None => triggered || e.session.is_some(),
+                })
+                .map(|e| e.id)
+                .collect();
+            for id in evses {
+                tolerate(meter_values(link, st, stats, id, triggered).await, st)?;
+                let full = st
+                    .evse(id)
+                    .and_then(|e| e.session.as_ref())
+                    .is_some_and(|s| s.meter.ev.is_full());
+                if full && !triggered {
+                    st.effects.push_back(Effect::StopSession {
+                        evse: id,
+                        reason: StopReason::EvFull,
+                    });
+                }
+            }
+        }
+        Effect::StartSession {
+            evse,
+            connector,
+            id_token,
+            id_token_type,
+            remote_start_id,
+            authorize: ask,
+        } => {
+            let start = SessionStart {
+                evse,
+                connector,
+                id_token,
+                id_token_type,
+                remote_start_id,
+                authorize: ask,
+            };
+            start_session(link, st, stats, start).await?;
+        }
+        Effect::StopSession { evse, reason } => {
+            stop_session(link, st, stats, evse, reason).await?;
+        }
+        Effect::Reboot { .. } => return Ok(Some(End::Reboot)),
+        Effect::LogStatusIdle => tolerate(log_status_idle(link, st, stats).await, st)?,
+        Effect::FirmwareStatusIdle => tolerate(firmware_idle(link, st, stats).await, st)?,
+    }
+    Ok(None)
+}
+
+struct SessionStart {
+    evse: u32,
+    connector: u32,
+    id_token: String,
+    id_token_type: Option<String>,
+    remote_start_id: Option<i64>,
+    authorize: bool,
+}
+
+/// Plug in, authorize, start the transaction, charge.
+async fn start_session(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    start: SessionStart,
+) -> Result<(), SimError> {
+    let evse = start.evse;
+    match st.evse_mut(evse) {
+        Some(e) if e.operative && e.session.is_none() => {
+            e.active_connector = start.connector;
+            e.state = ConnectorState::Preparing;
+            e.next_plug_at = None;
+        }
+        _ => return Ok(()),
+    }
+    tolerate(status(link, st, stats, evse).await, st)?;
+    if start.authorize {
+        let accepted = match authorize(
+            link,
+            st,
+            stats,
+            &start.id_token,
+            start.id_token_type.as_deref(),
+        )
+        .await
+        {
+            Ok(accepted) => accepted,
+            Err(error) if error.is_fatal() => return Err(error),
+            Err(error) => {
+                tracing::warn!(charger = %st.id, %error, "authorize failed");
+                false
+            }
+        };
+        if !accepted {
+            Stats::add(&stats.authorizations_refused, 1);
+            return unplug(link, st, stats, evse).await;
+        }
+    }
+    st.begin_session(
+        evse,
+        start.connector,
+        start.id_token,
+        start.id_token_type,
+        start.remote_start_id,
+        Instant::now(),
+    );
+    let accepted = match start_transaction(link, st, stats, evse).await {
+        Ok(accepted) => accepted,
+        Err(error) if error.is_fatal() => return Err(error),
+        Err(error) => {
+            // 1.6 without a transaction id cannot go on; 2.x's id is ours, but the CSMS
+            // refused to hear of it, so end it the same way.
+            tracing::warn!(charger = %st.id, %error, "transaction start failed");
+            if let Some(e) = st.evse_mut(evse) {
+                e.session = None;
+            }
+            return unplug(link, st, stats, evse).await;
+        }
+    };
+    Stats::add(&stats.sessions_started, 1);
+    if !accepted {
+        return stop_session(link, st, stats, evse, StopReason::DeAuthorized).await;
+    }
+    tolerate(status(link, st, stats, evse).await, st)
+}
+
+/// The driver gives up before charging: the connector is free again.
+async fn unplug(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+) -> Result<(), SimError> {
+    st.session_ended(evse, Instant::now());
+    tolerate(status(link, st, stats, evse).await, st)
+}
+
+/// Ends the session on `evse` (if one runs): final reading, stop, connector free.
+async fn stop_session(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+    reason: StopReason,
+) -> Result<(), SimError> {
+    if st.evse(evse).and_then(|e| e.session.as_ref()).is_none() {
+        return Ok(());
+    }
+    tolerate(stop_transaction(link, st, stats, evse, reason).await, st)?;
+    // 1.6 reports Finishing (cable still in) before Available; 2.x has no such state.
+    let finishing = st.version == OcppVersion::V16;
+    if let Some(e) = st.evse_mut(evse)
+        && let Some(session) = &e.session
+    {
+        let energy = (e.register_reading() - session.meter_start_wh.floor() as i64).max(0);
+        Stats::add(&stats.energy_wh, energy.unsigned_abs());
+        Stats::add(&stats.sessions_completed, 1);
+        if finishing {
+            e.state = ConnectorState::Finishing;
+        }
+    }
+    if finishing {
+        tolerate(status(link, st, stats, evse).await, st)?;
+    }
+    st.session_ended(evse, Instant::now());
+    tolerate(status(link, st, stats, evse).await, st)
+}
+
+// ---------------------------------------------------------------------------------------
+// Each operation in the station's version.
+
+async fn boot(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    triggered: bool,
+) -> Result<(Registration, u64), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::boot(link, st, stats).await,
+        OcppVersion::V201 => two_x::v201::boot(link, st, stats, triggered).await,
+        OcppVersion::V21 => two_x::v21::boot(link, st, stats, triggered).await,
+    }
+}
+
+async fn heartbeat(link: &mut Link, st: &mut Station, stats: &Stats) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::heartbeat(link, st, stats).await,
+        OcppVersion::V201 => two_x::v201::heartbeat(link, st, stats).await,
+        OcppVersion::V21 => two_x::v21::heartbeat(link, st, stats).await,
+    }
+}
+
+async fn status(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::status(link, st, stats, evse).await,
+        OcppVersion::V201 => two_x::v201::status(link, st, stats, evse).await,
+        OcppVersion::V21 => two_x::v21::status(link, st, stats, evse).await,
+    }
+}
+
+async fn authorize(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    token: &str,
+    token_type: Option<&str>,
+) -> Result<bool, SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::authorize(link, st, stats, token).await,
+        OcppVersion::V201 => two_x::v201::authorize(link, st, stats, token, token_type).await,
+        OcppVersion::V21 => two_x::v21::authorize(link, st, stats, token, token_type).await,
+    }
+}
+
+async fn start_transaction(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+) -> Result<bool, SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::start_transaction(link, st, stats, evse).await,
+        OcppVersion::V201 => two_x::v201::start_transaction(link, st, stats, evse).await,
+        OcppVersion::V21 => two_x::v21::start_transaction(link, st, stats, evse).await,
+    }
+}
+
+async fn meter_values(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+    triggered: bool,
+) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::meter_values(link, st, stats, evse, triggered).await,
+        OcppVersion::V201 => two_x::v201::meter_values(link, st, stats, evse, triggered).await,
+        OcppVersion::V21 => two_x::v21::meter_values(link, st, stats, evse, triggered).await,
+    }
+}
+
+async fn stop_transaction(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    evse: u32,
+    reason: StopReason,
+) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::stop_transaction(link, st, stats, evse, reason).await,
+        OcppVersion::V201 => two_x::v201::stop_transaction(link, st, stats, evse, reason).await,
+        OcppVersion::V21 => two_x::v21::stop_transaction(link, st, stats, evse, reason).await,
+    }
+}
+
+async fn log_status_idle(link: &mut Link, st: &mut Station, stats: &Stats) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::diagnostics_idle(link, st, stats).await,
+        OcppVersion::V201 => two_x::v201::log_status_idle(link, st, stats).await,
+        OcppVersion::V21 => two_x::v21::log_status_idle(link, st, stats).await,
+    }
+}
+
+async fn firmware_idle(link: &mut Link, st: &mut Station, stats: &Stats) -> Result<(), SimError> {
+    match st.version {
+        OcppVersion::V16 => v16::firmware_idle(link, st, stats).await,
+        OcppVersion::V201 => two_x::v201::firmware_idle(link, st, stats).await,
+        OcppVersion::V21 => two_x::v21::firmware_idle(link, st, stats).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_a_cap() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let initial = Duration::from_secs(1);
+        let max = Duration::from_secs(60);
+        for attempt in 1..=12u32 {
+            let cap = Duration::from_secs(1u64 << (attempt - 1)).min(max);
+            for _ in 0..50 {
+                let d = backoff(attempt, initial, max, &mut rng);
+                assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?}");
+            }
+        }
+        // Jitter: delays of one attempt differ between chargers.
+        let delays: std::collections::HashSet<Duration> = (0..20)
+            .map(|_| backoff(5, initial, max, &mut rng))
+            .collect();
+        assert!(delays.len() > 10);
+        // Huge attempt numbers neither overflow nor pass the cap.
+        assert!(backoff(u32::MAX, initial, max, &mut rng) <= max);
+    }
+}

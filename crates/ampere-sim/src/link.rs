@@ -1,0 +1,303 @@
+//! A charger's WebSocket to the CSMS: the handshake, calls that wait for their answer, and
+//! CSMS calls answered while waiting.
+//!
+//! A charger has one call in flight at a time (OCPP-J's rule for both sides). While it waits,
+//! the CSMS may send its own calls; they are answered at once from the station's state (see
+//! [`crate::answer`]), so a CSMS that calls while its answer to us is pending never deadlocks.
+
+use std::time::Duration;
+
+use ampere_ocpp::frame::{self, Frame};
+use ampere_ocpp::{Action, CallError, MessageKind, OcppVersion};
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::Stats;
+use crate::model::Station;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a call (or the connection) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The connection could not be opened or is gone.
+    #[error("connection lost: {0}")]
+    Disconnected(String),
+    /// The CSMS did not answer in time; the connection is given up.
+    #[error("no answer to {0} in time")]
+    Timeout(&'static str),
+    /// The CSMS answered with a CALLERROR.
+    #[error("{action} was answered with a CALLERROR: {error}")]
+    Rejected {
+        action: &'static str,
+        error: CallError,
+    },
+    /// The CSMS's answer breaks the schema.
+    #[error("invalid answer to {action}: {reason}")]
+    InvalidResponse {
+        action: &'static str,
+        reason: String,
+    },
+}
+
+impl SimError {
+    /// Whether the connection must be opened again.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::Disconnected(_) | Self::Timeout(_))
+    }
+}
+
+fn lost(error: tungstenite::Error) -> SimError {
+    SimError::Disconnected(error.to_string())
+}
+
+/// An open connection.
+pub struct Link {
+    socket: Socket,
+    version: OcppVersion,
+    call_timeout: Duration,
+}
+
+/// What a received message turned out to be, after CSMS calls were answered.
+enum Received {
+    /// A CALLRESULT or CALLERROR (for whoever waits for one).
+    Answer(Frame),
+    /// A CSMS call (answered) or anything else that needs no more attention.
+    Handled,
+}
+
+impl Link {
+    /// Opens `{url}/{identity}` offering the station's subprotocol (and only it), with HTTP
+    /// Basic credentials when a password is given.
+    pub async fn connect(
+        url: &str,
+        station: &Station,
+        password: Option<&str>,
+    ) -> Result<Self, SimError> {
+        let target = format!("{}/{}", url.trim_end_matches('/'), station.id);
+        let mut request = target
+            .as_str()
+            .into_client_request()
+            .map_err(|e| SimError::Disconnected(format!("bad URL {target}: {e}")))?;
+        let headers = request.headers_mut();
+        headers.insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(station.version.subprotocol()),
+        );
+        if let Some(password) = password {
+            let credentials = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{password}", station.id));
+            let value = HeaderValue::from_str(&format!("Basic {credentials}"))
+                .map_err(|e| SimError::Disconnected(format!("bad credentials: {e}")))?;
+            headers.insert("Authorization", value);
+        }
+        let (socket, response) = tokio::time::timeout(
+            station.profile.call_timeout,
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| SimError::Timeout("the WebSocket handshake"))?
+        .map_err(lost)?;
+        let agreed = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok());
+        if agreed != Some(station.version.subprotocol()) {
+            return Err(SimError::Disconnected(format!(
+                "the CSMS agreed to subprotocol {agreed:?}, not {}",
+                station.version.subprotocol()
+            )));
+        }
+        Ok(Self {
+            socket,
+            version: station.version,
+            call_timeout: station.profile.call_timeout,
+        })
+    }
+
+    /// Sends `request` and waits for its answer, answering CSMS calls meanwhile. The answer
+    /// is validated against the schema before it is decoded.
+    pub async fn call<A: Action>(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+        request: A,
+    ) -> Result<A::Response, SimError> {
+        debug_assert_eq!(A::VERSION, self.version);
+        let payload = serde_json::to_value(&request).map_err(|e| SimError::InvalidResponse {
+            action: A::NAME,
+            reason: format!("request not encodable: {e}"),
+        })?;
+        let id = station.message_id();
+        let frame = Frame::Call {
+            id: id.clone(),
+            action: A::NAME.to_owned(),
+            payload,
+        };
+        self.send(&frame).await?;
+        Stats::add(&stats.calls_sent, 1);
+        let deadline = Instant::now() + self.call_timeout;
+        loop {
+            let received = tokio::time::timeout_at(deadline, self.receive(station, stats))
+                .await
+                .map_err(|_| SimError::Timeout(A::NAME))??;
+            let Received::Answer(answer) = received else {
+                continue;
+            };
+            match answer {
+                Frame::CallResult { id: got, payload } if got == id => {
+                    return decode::<A>(self.version, payload).inspect_err(|_| {
+                        Stats::add(&stats.invalid_answers, 1);
+                    });
+                }
+                Frame::CallError { id: got, error } if got == id => {
+                    Stats::add(&stats.call_errors, 1);
+                    return Err(SimError::Rejected {
+                        action: A::NAME,
+                        error,
+                    });
+                }
+                // An answer to a call given up on earlier: nothing waits for it any more.
+                _ => continue,
+            }
+        }
+    }
+
+    /// Answers CSMS calls until `deadline`, or until one of them leaves work to do.
+    pub async fn serve_until(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+        deadline: Instant,
+    ) -> Result<(), SimError> {
+        while station.effects.is_empty() {
+            match tokio::time::timeout_at(deadline, self.receive(station, stats)).await {
+                Err(_) => return Ok(()),
+                Ok(result) => {
+                    result?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives one message and answers it when it is a CSMS call. Cancel-safe until a
+    /// message has been read (the answer is then sent before returning).
+    async fn receive(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+    ) -> Result<Received, SimError> {
+        let message = match self.socket.next().await {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => return Err(lost(e)),
+            None => return Err(SimError::Disconnected("closed by the CSMS".into())),
+        };
+        let parsed = match &message {
+            Message::Text(text) => frame::parse(text.as_str(), self.version),
+            Message::Binary(bytes) => frame::parse_bytes(bytes, self.version),
+            Message::Close(frame) => {
+                return Err(SimError::Disconnected(match frame {
+                    Some(f) => format!("closed by the CSMS ({} {})", f.code, f.reason),
+                    None => "closed by the CSMS".into(),
+                }));
+            }
+            // tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {
+                return Ok(Received::Handled);
+            }
+        };
+        match parsed {
+            Ok(Frame::Call {
+                id,
+                action,
+                payload,
+            }) => {
+                let answer = match crate::answer::answer(station, &action, payload) {
+                    Ok(payload) => Frame::CallResult { id, payload },
+                    Err(error) => Frame::CallError { id, error },
+                };
+                Stats::add(&stats.csms_calls_answered, 1);
+                self.send(&answer).await?;
+                Ok(Received::Handled)
+            }
+            Ok(frame @ (Frame::CallResult { .. } | Frame::CallError { .. })) => {
+                Ok(Received::Answer(frame))
+            }
+            Ok(other) => {
+                tracing::debug!(charger = %station.id, frame = ?other, "ignored a frame");
+                Ok(Received::Handled)
+            }
+            Err(error) => {
+                tracing::warn!(charger = %station.id, %error, "the CSMS sent a broken frame");
+                if let Some(reply) = error.reply() {
+                    self.send(&reply).await?;
+                }
+                Ok(Received::Handled)
+            }
+        }
+    }
+
+    /// Waits for the next message and handles it (for the charger's idle loop).
+    pub async fn handle_next(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+    ) -> Result<(), SimError> {
+        self.receive(station, stats).await.map(|_| ())
+    }
+
+    async fn send(&mut self, frame: &Frame) -> Result<(), SimError> {
+        self.socket
+            .send(Message::text(frame.to_text(self.version)))
+            .await
+            .map_err(lost)
+    }
+
+    /// Closes the connection politely (1000 normal, or 1001 going away for a reboot or the
+    /// end of the run).
+    pub async fn close(mut self, going_away: bool) {
+        let code = if going_away {
+            CloseCode::Away
+        } else {
+            CloseCode::Normal
+        };
+        let _ = self
+            .socket
+            .close(Some(CloseFrame {
+                code,
+                reason: "".into(),
+            }))
+            .await;
+        // Let the CSMS's close frame arrive, briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await;
+    }
+}
+
+/// Validates a CALLRESULT payload against `A`'s response schema, then decodes it.
+pub fn decode<A: Action>(
+    version: OcppVersion,
+    payload: serde_json::Value,
+) -> Result<A::Response, SimError> {
+    ampere_ocpp::validate(version, A::NAME, MessageKind::Response, &payload).map_err(|v| {
+        SimError::InvalidResponse {
+            action: A::NAME,
+            reason: v.to_string(),
+        }
+    })?;
+    serde_json::from_value(payload).map_err(|e| SimError::InvalidResponse {
+        action: A::NAME,
+        reason: e.to_string(),
+    })
+}
