@@ -1,0 +1,816 @@
+//! `POST /api/v1/chargers/{id}/commands/{command}`: version-neutral commands, each turned
+//! into the typed OCPP request of the version the charger is connected with; and
+//! `POST /api/v1/chargers/{id}/ocpp/{Action}`, the raw passthrough.
+//!
+//! A command goes: body (version-neutral) → the version's wire payload (here) → schema
+//! validation (`ampere_ocpp::validate`, the same judge the charger side uses) → the generated
+//! request type (which fixes the field order the frame is written in) → `Commands::call` →
+//! the charger's typed response, answered as JSON. Offline → 409, no answer in time → 504,
+//! CALLERROR → 502 with its code and description (see [`crate::error`]).
+//!
+//! Adding a command: a `Command` variant with its slug, a `build_*` function giving the wire
+//! payload per version, and its request types in [`send_typed`].
+
+use ampere_domain::ChargerId;
+use ampere_gateway::Commands;
+use ampere_ocpp::{Action, Initiator, MessageKind, OcppVersion, v16, v21, v201};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::ApiState;
+use crate::api_tokens::audit;
+use crate::auth::{Caller, Operator};
+use crate::error::{ApiError, Problem};
+
+/// The commands, by the slug in their path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    Unlock,
+    ChangeAvailability,
+    TriggerMessage,
+    GetConfiguration,
+    SetConfiguration,
+    ClearCache,
+    DataTransfer,
+}
+
+impl Command {
+    pub const ALL: [Self; 10] = [
+        Self::RemoteStart,
+        Self::RemoteStop,
+        Self::Reset,
+        Self::Unlock,
+        Self::ChangeAvailability,
+        Self::TriggerMessage,
+        Self::GetConfiguration,
+        Self::SetConfiguration,
+        Self::ClearCache,
+        Self::DataTransfer,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::RemoteStart => "remote-start",
+            Self::RemoteStop => "remote-stop",
+            Self::Reset => "reset",
+            Self::Unlock => "unlock",
+            Self::ChangeAvailability => "change-availability",
+            Self::TriggerMessage => "trigger-message",
+            Self::GetConfiguration => "get-configuration",
+            Self::SetConfiguration => "set-configuration",
+            Self::ClearCache => "clear-cache",
+            Self::DataTransfer => "data-transfer",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+}
+
+/// What a command or raw call answers: what was sent and what the charger answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommandAnswer {
+    pub charger_id: String,
+    /// The command slug, or `ocpp` for the raw passthrough.
+    pub command: String,
+    /// The subprotocol the charger is connected with.
+    pub protocol: String,
+    /// The OCPP action sent.
+    pub action: String,
+    /// The payload sent, as it went on the wire.
+    pub request: Value,
+    /// The charger's response payload.
+    pub response: Value,
+}
+
+// ------------------------------------------------------------------ version-neutral bodies
+
+fn parse<T: DeserializeOwned>(command: &str, body: Value) -> Result<T, ApiError> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid body for {command}: {e}")))
+}
+
+/// `remote-start`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteStartBody {
+    pub id_token: String,
+    /// 1.6: the connector; 2.x: the EVSE. Absent: the charger chooses.
+    pub evse_id: Option<u32>,
+    /// 2.x token type (default `ISO14443`); ignored by 1.6, which has none.
+    pub id_token_type: Option<String>,
+    /// 2.x `remoteStartId` (default: one Ampere picks); the charger echoes it in its
+    /// TransactionEvent.
+    pub remote_start_id: Option<i64>,
+}
+
+/// `remote-stop`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteStopBody {
+    /// The charger's transaction id (`transaction_id` of a transaction); a number for 1.6.
+    #[schema(value_type = String)]
+    pub transaction_id: Value,
+}
+
+/// `reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    /// `Soft`/`Hard` (1.6 names) or `OnIdle`/`Immediate` (2.x names); each is mapped to the
+    /// charger's version (Soft ↔ OnIdle, Hard ↔ Immediate).
+    pub r#type: String,
+    /// 2.x only: reset just this EVSE.
+    pub evse_id: Option<u32>,
+}
+
+/// `unlock`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockBody {
+    pub evse_id: u32,
+    /// Default 1 (a 1.6 charger's connectors are EVSEs with one connector).
+    pub connector_id: Option<u32>,
+}
+
+/// `change-availability`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeAvailabilityBody {
+    /// `Operative` or `Inoperative`.
+    pub operational_status: String,
+    /// Absent: the whole charger.
+    pub evse_id: Option<u32>,
+    /// 2.x only: one connector of the EVSE.
+    pub connector_id: Option<u32>,
+}
+
+/// `trigger-message`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerMessageBody {
+    /// The version's name, e.g. `BootNotification`, `StatusNotification`, `MeterValues`.
+    pub requested_message: String,
+    pub evse_id: Option<u32>,
+    /// 2.x only.
+    pub connector_id: Option<u32>,
+}
+
+/// `get-configuration`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetConfigurationBody {
+    /// 1.6 configuration keys (absent: all).
+    pub keys: Option<Vec<String>>,
+    /// 2.x device-model variables to read (required for 2.x).
+    pub variables: Option<Vec<VariableRef>>,
+}
+
+/// `set-configuration`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetConfigurationBody {
+    /// 1.6: the key and its new value.
+    pub key: Option<String>,
+    pub value: Option<String>,
+    /// 2.x: the variables to set, each with its `value`.
+    pub variables: Option<Vec<VariableRef>>,
+}
+
+/// A 2.x device-model variable.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariableRef {
+    pub component: String,
+    pub component_instance: Option<String>,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    pub variable: String,
+    pub variable_instance: Option<String>,
+    /// `Actual` (default), `Target`, `MinSet`, `MaxSet`.
+    pub attribute_type: Option<String>,
+    /// For set-configuration.
+    pub value: Option<String>,
+}
+
+/// `data-transfer`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataTransferBody {
+    pub vendor_id: String,
+    pub message_id: Option<String>,
+    /// 1.6 carries text: anything else is sent as its JSON text.
+    pub data: Option<Value>,
+}
+
+// ------------------------------------------------------------------ body → wire payload
+
+/// Inserts `key: value` when the value is present.
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), value.into());
+    }
+}
+
+fn evse(evse_id: Option<u32>, connector_id: Option<u32>) -> Result<Option<Value>, ApiError> {
+    match (evse_id, connector_id) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ApiError::BadRequest("connector_id needs an evse_id".into())),
+        (Some(id), connector) => {
+            let mut map = Map::new();
+            map.insert("id".into(), id.into());
+            put(&mut map, "connectorId", connector);
+            Ok(Some(Value::Object(map)))
+        }
+    }
+}
+
+fn only_2x(version: OcppVersion, what: &str, given: bool) -> Result<(), ApiError> {
+    if given && version == OcppVersion::V16 {
+        Err(ApiError::BadRequest(format!(
+            "{what} is not available in OCPP 1.6"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// A `remoteStartId` when the caller gave none: milliseconds since the epoch, folded into
+/// the positive `i32` range chargers store (unique enough to tell recent starts apart).
+fn remote_start_id() -> i64 {
+    chrono::Utc::now().timestamp_millis() % i64::from(i32::MAX)
+}
+
+/// The action and wire payload of a command for a version.
+fn build(
+    command: Command,
+    version: OcppVersion,
+    body: Value,
+) -> Result<(&'static str, Value), ApiError> {
+    let v16 = version == OcppVersion::V16;
+    let slug = command.slug();
+    Ok(match command {
+        Command::RemoteStart => {
+            let b: RemoteStartBody = parse(slug, body)?;
+            let mut map = Map::new();
+            if v16 {
+                put(&mut map, "connectorId", b.evse_id);
+                map.insert("idTag".into(), b.id_token.into());
+                ("RemoteStartTransaction", Value::Object(map))
+            } else {
+                put(&mut map, "evseId", b.evse_id);
+                map.insert(
+                    "idToken".into(),
+                    json!({
+                        "idToken": b.id_token,
+                        "type": b.id_token_type.unwrap_or_else(|| "ISO14443".into()),
+                    }),
+                );
+                map.insert(
+                    "remoteStartId".into(),
+                    b.remote_start_id.unwrap_or_else(remote_start_id).into(),
+                );
+                ("RequestStartTransaction", Value::Object(map))
+            }
+        }
+        Command::RemoteStop => {
+            let b: RemoteStopBody = parse(slug, body)?;
+            if v16 {
+                let id = match &b.transaction_id {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    ApiError::BadRequest("an OCPP 1.6 transaction_id is an integer".into())
+                })?;
+                ("RemoteStopTransaction", json!({"transactionId": id}))
+            } else {
+                let id = match b.transaction_id {
+                    Value::String(s) => s,
+                    Value::Number(n) => n.to_string(),
+                    _ => {
+                        return Err(ApiError::BadRequest(
+                            "transaction_id must be a string or a number".into(),
+                        ));
+                    }
+                };
+                ("RequestStopTransaction", json!({"transactionId": id}))
+            }
+        }
+        Command::Reset => {
+            let b: ResetBody = parse(slug, body)?;
+            let hard = match b.r#type.as_str() {
+                "Hard" | "Immediate" => true,
+                "Soft" | "OnIdle" => false,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "reset type must be Soft, Hard, OnIdle or Immediate, not {other:?}"
+                    )));
+                }
+            };
+            only_2x(version, "resetting one EVSE", b.evse_id.is_some())?;
+            if v16 {
+                ("Reset", json!({"type": if hard { "Hard" } else { "Soft" }}))
+            } else {
+                let mut map = Map::new();
+                map.insert(
+                    "type".into(),
+                    (if hard { "Immediate" } else { "OnIdle" }).into(),
+                );
+                put(&mut map, "evseId", b.evse_id);
+                ("Reset", Value::Object(map))
+            }
+        }
+        Command::Unlock => {
+            let b: UnlockBody = parse(slug, body)?;
+            let connector = b.connector_id.unwrap_or(1);
+            if v16 {
+                if connector != 1 {
+                    return Err(ApiError::BadRequest(
+                        "an OCPP 1.6 charger has one connector per EVSE: connector_id must be 1"
+                            .into(),
+                    ));
+                }
+                ("UnlockConnector", json!({"connectorId": b.evse_id}))
+            } else {
+                (
+                    "UnlockConnector",
+                    json!({"evseId": b.evse_id, "connectorId": connector}),
+                )
+            }
+        }
+        Command::ChangeAvailability => {
+            let b: ChangeAvailabilityBody = parse(slug, body)?;
+            if v16 {
+                only_2x(version, "connector_id", b.connector_id.is_some())?;
+                (
+                    "ChangeAvailability",
+                    json!({"connectorId": b.evse_id.unwrap_or(0), "type": b.operational_status}),
+                )
+            } else {
+                let mut map = Map::new();
+                put(&mut map, "evse", evse(b.evse_id, b.connector_id)?);
+                map.insert("operationalStatus".into(), b.operational_status.into());
+                ("ChangeAvailability", Value::Object(map))
+            }
+        }
+        Command::TriggerMessage => {
+            let b: TriggerMessageBody = parse(slug, body)?;
+            let mut map = Map::new();
+            map.insert("requestedMessage".into(), b.requested_message.into());
+            if v16 {
+                only_2x(version, "connector_id", b.connector_id.is_some())?;
+                put(&mut map, "connectorId", b.evse_id);
+            } else {
+                put(&mut map, "evse", evse(b.evse_id, b.connector_id)?);
+            }
+            ("TriggerMessage", Value::Object(map))
+        }
+        Command::GetConfiguration => {
+            let b: GetConfigurationBody = parse(slug, body)?;
+            if v16 {
+                only_2x(version, "variables", b.variables.is_some())?;
+                let mut map = Map::new();
+                put(&mut map, "key", b.keys);
+                ("GetConfiguration", Value::Object(map))
+            } else {
+                let variables = b.variables.ok_or_else(|| {
+                    ApiError::BadRequest("OCPP 2.x needs `variables` to read".into())
+                })?;
+                let data = variables
+                    .into_iter()
+                    .map(|v| variable_data(v, false))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ("GetVariables", json!({"getVariableData": data}))
+            }
+        }
+        Command::SetConfiguration => {
+            let b: SetConfigurationBody = parse(slug, body)?;
+            if v16 {
+                only_2x(version, "variables", b.variables.is_some())?;
+                let (Some(key), Some(value)) = (b.key, b.value) else {
+                    return Err(ApiError::BadRequest(
+                        "OCPP 1.6 needs `key` and `value`".into(),
+                    ));
+                };
+                ("ChangeConfiguration", json!({"key": key, "value": value}))
+            } else {
+                let variables = b.variables.ok_or_else(|| {
+                    ApiError::BadRequest("OCPP 2.x needs `variables` to set".into())
+                })?;
+                let data = variables
+                    .into_iter()
+                    .map(|v| variable_data(v, true))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ("SetVariables", json!({"setVariableData": data}))
+            }
+        }
+        Command::ClearCache => {
+            let _: Map<String, Value> = parse(slug, body)?;
+            ("ClearCache", json!({}))
+        }
+        Command::DataTransfer => {
+            let b: DataTransferBody = parse(slug, body)?;
+            let mut map = Map::new();
+            map.insert("vendorId".into(), b.vendor_id.into());
+            put(&mut map, "messageId", b.message_id);
+            let data = match b.data {
+                Some(Value::String(s)) => Some(Value::String(s)),
+                Some(other) if v16 => Some(Value::String(other.to_string())),
+                other => other,
+            };
+            put(&mut map, "data", data);
+            ("DataTransfer", Value::Object(map))
+        }
+    })
+}
+
+/// A 2.x `GetVariableData` / `SetVariableData` entry.
+fn variable_data(v: VariableRef, set: bool) -> Result<Value, ApiError> {
+    let mut component = Map::new();
+    put(&mut component, "evse", evse(v.evse_id, v.connector_id)?);
+    component.insert("name".into(), v.component.into());
+    put(&mut component, "instance", v.component_instance);
+    let mut variable = Map::new();
+    variable.insert("name".into(), v.variable.into());
+    put(&mut variable, "instance", v.variable_instance);
+    let mut data = Map::new();
+    put(&mut data, "attributeType", v.attribute_type);
+    if set {
+        let value = v
+            .value
+            .ok_or_else(|| ApiError::BadRequest("each variable to set needs a `value`".into()))?;
+        data.insert("attributeValue".into(), value.into());
+    } else if v.value.is_some() {
+        return Err(ApiError::BadRequest(
+            "`value` is for set-configuration".into(),
+        ));
+    }
+    data.insert("component".into(), Value::Object(component));
+    data.insert("variable".into(), Value::Object(variable));
+    Ok(Value::Object(data))
+}
+
+// ------------------------------------------------------------------ sending
+
+/// Decodes the payload into the version's request type (its field order is the schema's)
+/// and sends it; returns what was sent and the charger's typed answer.
+async fn send<A: Action>(
+    commands: &Commands,
+    charger: &ChargerId,
+    payload: Value,
+) -> Result<(Value, Value), ApiError> {
+    let request: A = serde_json::from_value(payload)
+        .map_err(|e| ApiError::InvalidOcpp(format!("{}: {e}", A::NAME)))?;
+    let sent = serde_json::to_value(&request).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response = commands
+        .call(charger, request)
+        .await
+        .map_err(|e| ApiError::from_command(charger.as_str(), A::VERSION, e))?;
+    let response = serde_json::to_value(response).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((sent, response))
+}
+
+/// The request types of the commands, per version.
+async fn send_typed(
+    commands: &Commands,
+    charger: &ChargerId,
+    version: OcppVersion,
+    action: &str,
+    payload: Value,
+) -> Result<(Value, Value), ApiError> {
+    macro_rules! dispatch {
+        ($m:ident: $($name:literal => $ty:ident),* $(,)?) => {
+            match action {
+                $($name => send::<$m::$ty>(commands, charger, payload).await,)*
+                other => Err(ApiError::Internal(format!(
+                    "no {} request type for {other}", version
+                ))),
+            }
+        };
+    }
+    macro_rules! two_x {
+        ($m:ident) => {
+            dispatch!($m:
+                "RequestStartTransaction" => RequestStartTransactionRequest,
+                "RequestStopTransaction" => RequestStopTransactionRequest,
+                "Reset" => ResetRequest,
+                "UnlockConnector" => UnlockConnectorRequest,
+                "ChangeAvailability" => ChangeAvailabilityRequest,
+                "TriggerMessage" => TriggerMessageRequest,
+                "GetVariables" => GetVariablesRequest,
+                "SetVariables" => SetVariablesRequest,
+                "ClearCache" => ClearCacheRequest,
+                "DataTransfer" => DataTransferRequest,
+            )
+        };
+    }
+    match version {
+        OcppVersion::V16 => dispatch!(v16:
+            "RemoteStartTransaction" => RemoteStartTransactionRequest,
+            "RemoteStopTransaction" => RemoteStopTransactionRequest,
+            "Reset" => ResetRequest,
+            "UnlockConnector" => UnlockConnectorRequest,
+            "ChangeAvailability" => ChangeAvailabilityRequest,
+            "TriggerMessage" => TriggerMessageRequest,
+            "GetConfiguration" => GetConfigurationRequest,
+            "ChangeConfiguration" => ChangeConfigurationRequest,
+            "ClearCache" => ClearCacheRequest,
+            "DataTransfer" => DataTransferRequest,
+        ),
+        OcppVersion::V201 => two_x!(v201),
+        OcppVersion::V21 => two_x!(v21),
+    }
+}
+
+/// The body as JSON (field order kept); an empty body is `{}`.
+fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))
+}
+
+/// The connected charger's version; 404 when the charger is not registered, 409 when it is
+/// offline.
+async fn connected(state: &ApiState, id: &str) -> Result<(ChargerId, OcppVersion), ApiError> {
+    let charger = ChargerId::new(id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if state.services.chargers.get(&charger).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no charger {charger}")));
+    }
+    let version = state
+        .commands
+        .is_online(&charger)
+        .ok_or_else(|| ApiError::ChargerOffline(charger.as_str().to_owned()))?;
+    Ok((charger, version))
+}
+
+fn validate(version: OcppVersion, action: &str, payload: &Value) -> Result<(), ApiError> {
+    ampere_ocpp::validate(version, action, MessageKind::Request, payload).map_err(|violation| {
+        ApiError::InvalidOcpp(format!("{action} (OCPP {version}): {violation}"))
+    })
+}
+
+/// Records the outcome in the audit log and passes it on.
+async fn audited(
+    state: &ApiState,
+    caller: &Caller,
+    action: String,
+    charger: &str,
+    request: Value,
+    result: Result<CommandAnswer, ApiError>,
+) -> Result<Json<CommandAnswer>, ApiError> {
+    let outcome = match &result {
+        Ok(answer) => json!({"status": 200, "response": answer.response}),
+        Err(error) => json!({"status": error.status().as_u16(), "problem": error.problem()}),
+    };
+    audit(
+        state,
+        caller,
+        action,
+        Some(charger.to_owned()),
+        request,
+        outcome,
+    )
+    .await;
+    result.map(Json)
+}
+
+/// Send a command to a charger in its own OCPP version.
+///
+/// Commands and their bodies: `remote-start {id_token, evse_id?, id_token_type?,
+/// remote_start_id?}`, `remote-stop {transaction_id}`, `reset {type, evse_id?}`,
+/// `unlock {evse_id, connector_id?}`, `change-availability {operational_status, evse_id?,
+/// connector_id?}`, `trigger-message {requested_message, evse_id?, connector_id?}`,
+/// `get-configuration {keys?}` (1.6) / `{variables}` (2.x), `set-configuration {key, value}`
+/// (1.6) / `{variables}` (2.x), `clear-cache {}`, `data-transfer {vendor_id, message_id?,
+/// data?}`.
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/commands/{command}", tag = "commands",
+    params(
+        ("id" = String, Path, description = "charger identity"),
+        ("command" = String, Path, description = "remote-start, remote-stop, reset, unlock, change-availability, trigger-message, get-configuration, set-configuration, clear-cache, data-transfer"),
+    ),
+    request_body(content = Object, description = "the command's body (see above)"),
+    responses(
+        (status = 200, body = CommandAnswer, description = "the charger's response"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown charger or command", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "charger offline", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the charger answered CALLERROR", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "the charger did not answer in time", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn command(
+    State(state): State<ApiState>,
+    Operator(caller): Operator,
+    Path((id, slug)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<CommandAnswer>, ApiError> {
+    let command = Command::from_slug(&slug)
+        .ok_or_else(|| ApiError::NotFound(format!("no command {slug:?}")))?;
+    let body = json_body(&body)?;
+    let result = async {
+        let (charger, version) = connected(&state, &id).await?;
+        let (action, payload) = build(command, version, body.clone())?;
+        validate(version, action, &payload)?;
+        let (sent, response) =
+            send_typed(&state.commands, &charger, version, action, payload).await?;
+        Ok(CommandAnswer {
+            charger_id: charger.as_str().to_owned(),
+            command: slug.clone(),
+            protocol: version.subprotocol().to_owned(),
+            action: action.to_owned(),
+            request: sent,
+            response,
+        })
+    }
+    .await;
+    audited(
+        &state,
+        &caller,
+        format!("command {slug}"),
+        &id,
+        body,
+        result,
+    )
+    .await
+}
+
+/// Send any CSMS-initiated OCPP action of the charger's version, the body as the payload.
+/// The payload is validated against the action's schema first, then sent exactly as given
+/// (field order kept).
+#[utoipa::path(post, path = "/api/v1/chargers/{id}/ocpp/{action}", tag = "commands",
+    params(
+        ("id" = String, Path, description = "charger identity"),
+        ("action" = String, Path, description = "OCPP action name, e.g. Reset"),
+    ),
+    request_body(content = Object, description = "the OCPP request payload"),
+    responses(
+        (status = 200, body = CommandAnswer, description = "the charger's response"),
+        (status = 400, description = "not a valid request of this action in the charger's version", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "charger offline", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "the charger answered CALLERROR", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "the charger did not answer in time", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn raw(
+    State(state): State<ApiState>,
+    Operator(caller): Operator,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<CommandAnswer>, ApiError> {
+    let payload = json_body(&body)?;
+    let result = async {
+        let (charger, version) = connected(&state, &id).await?;
+        let info = ampere_ocpp::action(version, &action).ok_or_else(|| {
+            ApiError::InvalidOcpp(format!("OCPP {version} has no action {action:?}"))
+        })?;
+        if info.initiator == Initiator::Charger || info.send {
+            return Err(ApiError::InvalidOcpp(format!(
+                "{action} is sent by chargers, not by the CSMS"
+            )));
+        }
+        validate(version, &action, &payload)?;
+        let response = state
+            .commands
+            .call_raw(&charger, &action, payload.clone())
+            .await
+            .map_err(|e| ApiError::from_command(charger.as_str(), version, e))?;
+        Ok(CommandAnswer {
+            charger_id: charger.as_str().to_owned(),
+            command: "ocpp".into(),
+            protocol: version.subprotocol().to_owned(),
+            action: action.clone(),
+            request: payload.clone(),
+            response,
+        })
+    }
+    .await;
+    audited(
+        &state,
+        &caller,
+        format!("ocpp {action}"),
+        &id,
+        payload,
+        result,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(command: Command, version: OcppVersion, body: Value) -> (&'static str, Value) {
+        let (action, payload) = build(command, version, body).unwrap();
+        validate(version, action, &payload).unwrap();
+        (action, payload)
+    }
+
+    #[test]
+    fn slugs_round_trip() {
+        for c in Command::ALL {
+            assert_eq!(Command::from_slug(c.slug()), Some(c));
+        }
+        assert_eq!(Command::from_slug("explode"), None);
+    }
+
+    #[test]
+    fn reset_names_map_across_versions() {
+        assert_eq!(
+            wire(
+                Command::Reset,
+                OcppVersion::V16,
+                json!({"type": "Immediate"})
+            ),
+            ("Reset", json!({"type": "Hard"}))
+        );
+        assert_eq!(
+            wire(
+                Command::Reset,
+                OcppVersion::V21,
+                json!({"type": "Soft", "evse_id": 2})
+            ),
+            ("Reset", json!({"type": "OnIdle", "evseId": 2}))
+        );
+        assert!(
+            build(
+                Command::Reset,
+                OcppVersion::V16,
+                json!({"type": "Soft", "evse_id": 1})
+            )
+            .is_err()
+        );
+        assert!(
+            build(
+                Command::Reset,
+                OcppVersion::V16,
+                json!({"type": "Sideways"})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn every_command_builds_a_valid_payload_in_every_version() {
+        let bodies = [
+            (
+                Command::RemoteStart,
+                json!({"id_token": "TAG", "evse_id": 1, "remote_start_id": 7}),
+            ),
+            (Command::RemoteStop, json!({"transaction_id": "42"})),
+            (Command::Reset, json!({"type": "Soft"})),
+            (Command::Unlock, json!({"evse_id": 1})),
+            (
+                Command::ChangeAvailability,
+                json!({"operational_status": "Inoperative", "evse_id": 1}),
+            ),
+            (
+                Command::TriggerMessage,
+                json!({"requested_message": "StatusNotification", "evse_id": 1}),
+            ),
+            (Command::ClearCache, json!({})),
+            (
+                Command::DataTransfer,
+                json!({"vendor_id": "acme", "data": {"a": 1}}),
+            ),
+        ];
+        for version in OcppVersion::NEWEST_FIRST {
+            for (command, body) in &bodies {
+                let (action, payload) = build(*command, version, body.clone())
+                    .unwrap_or_else(|e| panic!("{command:?} {version}: {e}"));
+                validate(version, action, &payload)
+                    .unwrap_or_else(|e| panic!("{command:?} {version}: {e:?}"));
+            }
+        }
+        let variables = json!({"variables": [{"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval", "value": "60"}]});
+        wire(Command::SetConfiguration, OcppVersion::V201, variables);
+        wire(
+            Command::SetConfiguration,
+            OcppVersion::V16,
+            json!({"key": "HeartbeatInterval", "value": "60"}),
+        );
+        wire(
+            Command::GetConfiguration,
+            OcppVersion::V201,
+            json!({"variables": [{"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}]}),
+        );
+        wire(Command::GetConfiguration, OcppVersion::V16, json!({}));
+    }
+
+    #[test]
+    fn unknown_body_fields_are_refused() {
+        let err = build(Command::Reset, OcppVersion::V16, json!({"typ": "Soft"})).unwrap_err();
+        assert!(matches!(err, ApiError::BadRequest(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,124 @@
+//! The operator and integration REST API at `/api/v1`, with its own DTOs (the domain types
+//! are never serialised directly, so the contract does not move when the domain does), and
+//! its OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers.
+//!
+//! - Auth: `Authorization: Bearer <token>`; roles `viewer` < `operator` < `admin`, checked by
+//!   extractors ([`auth`]). Tokens are stored hashed (see `ampere_domain::api_token`).
+//! - Errors: `application/problem+json` from one table ([`error`]).
+//! - Lists: `limit` and `cursor` ([`page`]).
+//! - Commands to chargers go through the gateway's `Commands` in the charger's own version
+//!   ([`commands`]), and are written to the audit log with the charger's answer.
+//!
+//! Wiring: `ampere_api::router(ApiState { services, tokens, commands })`, merged into the
+//! HTTP listener's router.
+
+pub mod api_tokens;
+pub mod auth;
+pub mod chargers;
+pub mod commands;
+pub mod error;
+pub mod extract;
+pub mod id_tokens;
+pub mod page;
+pub mod transactions;
+
+use ampere_domain::{ApiTokenService, Services};
+use ampere_gateway::Commands;
+use axum::Json;
+use axum::routing::{get, post};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct ApiState {
+    pub services: Services,
+    pub tokens: ApiTokenService,
+    pub commands: Commands,
+}
+
+/// The API's routes, all under `/api/v1`.
+pub fn router(state: ApiState) -> axum::Router {
+    let v1 = axum::Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route(
+            "/api-tokens",
+            post(api_tokens::create).get(api_tokens::list),
+        )
+        .route(
+            "/api-tokens/{id}",
+            axum::routing::delete(api_tokens::revoke),
+        )
+        .route("/audit-log", get(api_tokens::audit_log))
+        .route("/chargers", post(chargers::create).get(chargers::list))
+        .route(
+            "/chargers/{id}",
+            get(chargers::get)
+                .patch(chargers::update)
+                .delete(chargers::delete),
+        )
+        .route("/chargers/{id}/commands/{command}", post(commands::command))
+        .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
+        .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
+        .route(
+            "/id-tokens/{id_token}",
+            get(id_tokens::get)
+                .patch(id_tokens::update)
+                .delete(id_tokens::delete),
+        )
+        .route("/transactions", get(transactions::list))
+        .route("/transactions/{id}", get(transactions::get))
+        .fallback(not_found)
+        .with_state(state);
+    axum::Router::new().nest("/api/v1", v1)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ampere API", description = "Operator and integration API of the Ampere CSMS."),
+    paths(
+        api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
+        chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete,
+        commands::command, commands::raw,
+        id_tokens::create, id_tokens::list, id_tokens::get, id_tokens::update, id_tokens::delete,
+        transactions::list, transactions::get,
+    ),
+    components(schemas(
+        commands::RemoteStartBody, commands::RemoteStopBody, commands::ResetBody,
+        commands::UnlockBody, commands::ChangeAvailabilityBody, commands::TriggerMessageBody,
+        commands::GetConfigurationBody, commands::SetConfigurationBody, commands::VariableRef,
+        commands::DataTransferBody,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "api-tokens", description = "API tokens and the audit log (admin only)"),
+        (name = "chargers", description = "Registered chargers and their live state"),
+        (name = "commands", description = "Calls to connected chargers"),
+        (name = "id-tokens", description = "Tokens chargers authorize with"),
+        (name = "transactions", description = "Charging sessions"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The OpenAPI document is generated from the handlers: it must be OpenAPI 3.1, name every
+//! route the router serves, and declare bearer auth.
+
+use ampere_api::ApiDoc;
+use serde_json::Value;
+use utoipa::OpenApi;
+
+#[test]
+fn document_is_openapi_3_1_with_every_path() {
+    let doc: Value = serde_json::from_str(&ApiDoc::openapi().to_json().unwrap()).unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("/api/v1/api-tokens", &["get", "post"][..]),
+        ("/api/v1/api-tokens/{id}", &["delete"]),
+        ("/api/v1/audit-log", &["get"]),
+        ("/api/v1/chargers", &["get", "post"]),
+        ("/api/v1/chargers/{id}", &["delete", "get", "patch"]),
+        ("/api/v1/chargers/{id}/commands/{command}", &["post"]),
+        ("/api/v1/chargers/{id}/ocpp/{action}", &["post"]),
+        ("/api/v1/id-tokens", &["get", "post"]),
+        ("/api/v1/id-tokens/{id_token}", &["delete", "get", "patch"]),
+        ("/api/v1/transactions", &["get"]),
+        ("/api/v1/transactions/{id}", &["get"]),
+    ];
+    assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
+    for (path, methods) in expected {
+        let item = paths.get(path).unwrap_or_else(|| panic!("{path} missing"));
+        let mut have: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        have.sort_unstable();
+        assert_eq!(have, methods, "{path}");
+        for method in methods {
+            assert_eq!(
+                item[method]["security"],
+                serde_json::json!([{"bearer": []}]),
+                "{method} {path} must declare bearer auth"
+            );
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let charger = &doc["components"]["schemas"]["ChargerView"]["properties"];
+    for field in [
+        "id",
+        "online",
+        "protocol",
+        "registration_status",
+        "vendor",
+        "model",
+        "serial_number",
+        "firmware_version",
+        "last_seen",
+        "evses",
+    ] {
+        assert!(charger.get(field).is_some(), "ChargerView.{field} missing");
+    }
+}
