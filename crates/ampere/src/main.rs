@@ -7,6 +7,7 @@ mod config;
 mod serve;
 mod sim;
 mod telemetry;
+mod token;
 mod wiring;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Command {
     IdToken(admin::IdTokenCommand),
     /// Simulate chargers against a CSMS (this one or any other).
     Sim(sim::SimArgs),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::Charger(command) => admin::charger(&config, command).await,
             Command::IdToken(command) => admin::id_token(&config, command).await,
             Command::Sim(args) => sim::run(args).await,
+            Command::Token(command) => token::run(&config, command).await,
         }
     });
     match result {

@@ -15,7 +15,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use ampere_domain::{Services, SystemClock};
+use ampere_api::ApiState;
+use ampere_domain::{ApiTokenService, Bootstrap, Services, SystemClock};
 use ampere_gateway::{Commands, Gateway};
 use ampere_ocpp_handlers::Router;
 
@@ -26,6 +27,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     refuse_unavailable_features(&config)?;
     let store = wiring::open_store(&config).await?;
     let services = wiring::services(&config, store.clone());
+    let tokens = ApiTokenService::new(store.clone(), Arc::new(SystemClock));
+    let bootstrap = bootstrap_api_token(&tokens).await?;
     let shutdown = CancellationToken::new();
 
     let gateway = Gateway::bind(
@@ -47,12 +50,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
     let http_addr = http_listener.local_addr()?;
+    let api = ampere_api::router(ApiState {
+        services: services.clone(),
+        tokens,
+        commands: gateway.commands(),
+    });
     let app = axum::Router::new()
         .route("/health", get(health))
         .with_state(HttpState {
             services: services.clone(),
             commands: gateway.commands(),
-        });
+        })
+        .merge(api);
     let http_shutdown = shutdown.clone();
     let http = tokio::spawn(async move {
         axum::serve(http_listener, app)
@@ -60,7 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
     });
 
-    print_banner(&config, gateway.local_addr(), http_addr);
+    print_banner(&config, gateway.local_addr(), http_addr, &bootstrap);
 
     wait_for_signal().await;
     tracing::info!("shutting down: closing charger connections");
@@ -92,7 +101,29 @@ fn refuse_unavailable_features(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr) {
+/// The environment variable that carries a bootstrap admin token.
+const API_TOKEN_ENV: &str = "AMPERE_API_TOKEN";
+
+/// Makes sure someone can use the API: adopts `AMPERE_API_TOKEN` as an admin token, or, when
+/// no token exists yet, makes one for the banner to show once.
+async fn bootstrap_api_token(tokens: &ApiTokenService) -> anyhow::Result<Bootstrap> {
+    let supplied = std::env::var(API_TOKEN_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let bootstrap = tokens
+        .bootstrap(supplied.as_deref())
+        .await
+        .with_context(|| format!("cannot set up the bootstrap API token ({API_TOKEN_ENV})"))?;
+    if let Bootstrap::EnvironmentTokenRevoked { id } = bootstrap {
+        tracing::warn!(
+            id,
+            "{API_TOKEN_ENV} names a revoked API token; it stays refused"
+        );
+    }
+    Ok(bootstrap)
+}
+
+fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr, bootstrap: &Bootstrap) {
     println!("Ampere {} is running", env!("CARGO_PKG_VERSION"));
     println!("  chargers (OCPP 1.6, 2.0.1, 2.1):  ws://{ocpp}/ocpp/{{identity}}");
     println!(
@@ -107,7 +138,21 @@ fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr) {
     println!(
         "  register chargers and id tokens:  ampere charger add ID --password …, ampere id-token add TOKEN"
     );
-    println!("  API tokens:                       the REST API is not part of this build yet");
+    println!(
+        "  REST API:                         http://{http}/api/v1 (OpenAPI: http://{http}/api/v1/openapi.json)"
+    );
+    match bootstrap {
+        Bootstrap::Generated { secret, .. } => {
+            println!("  admin API token (shown once):     {}", secret.expose());
+        }
+        Bootstrap::FromEnvironment { .. } => {
+            println!("  API token:                        {API_TOKEN_ENV} (admin)");
+        }
+        Bootstrap::EnvironmentTokenRevoked { .. } | Bootstrap::Existing { .. } => {}
+    }
+    println!(
+        "  more API tokens:                  ampere token create --name NAME --role admin|operator|viewer"
+    );
 }
 
 #[derive(Clone)]
