@@ -323,9 +323,11 @@ impl Walker {
         if n.is_i64() || n.is_u64() {
             return true;
         }
-        !self.draft4
-            && n.as_f64()
-                .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+        if self.draft4 {
+            return false;
+        }
+        // A number beyond f64 (`1e400`) is not taken for an integer, as validators do.
+        n.as_f64().is_some_and(|f| f.fract() == 0.0)
     }
 
     fn bounds(&self, bounds: &Bounds, n: &serde_json::Number) -> Result<(), Violation> {
@@ -368,9 +370,12 @@ fn compare(n: &serde_json::Number, bound: f64) -> std::cmp::Ordering {
     } else if let Some(u) = n.as_u64() {
         exact(i128::from(u))
     } else {
-        n.as_f64()
-            .and_then(|f| f.partial_cmp(&bound))
-            .unwrap_or(Ordering::Equal)
+        match n.as_f64() {
+            Some(f) => f.partial_cmp(&bound).unwrap_or(Ordering::Equal),
+            // Too large for f64 (`1e400`): beyond any bound, on the side of its sign.
+            None if n.to_string().starts_with('-') => Ordering::Less,
+            None => Ordering::Greater,
+        }
     }
 }
 

@@ -292,6 +292,9 @@ fn variations(
             let integral: Value = serde_json::from_str("1.0").expect("1.0");
             let within = num(site.schema, "minimum").is_none_or(|m| m <= 1.0)
                 && num(site.schema, "maximum").is_none_or(|m| m >= 1.0);
+            // Beyond f64: validators do not take it for an integer, in any draft.
+            let huge: Value = serde_json::from_str("1e400").expect("1e400");
+            replace("1e400", huge, Some(ViolationKind::Type));
             if within {
                 replace(
                     "integral float",
@@ -300,11 +303,23 @@ fn variations(
                 );
             }
         }
-        Some("number") => replace(
-            "string instead of number",
-            json!("1.5"),
-            Some(ViolationKind::Type),
-        ),
+        Some("number") => {
+            // Beyond f64: a number, above any maximum, and (as validators judge) no multiple.
+            let huge: Value = serde_json::from_str("1e400").expect("1e400");
+            let expected = if num(site.schema, "maximum").is_some() {
+                Some(ViolationKind::Maximum)
+            } else if num(site.schema, "multipleOf").is_some() {
+                Some(ViolationKind::MultipleOf)
+            } else {
+                None
+            };
+            replace("1e400", huge, expected);
+            replace(
+                "string instead of number",
+                json!("1.5"),
+                Some(ViolationKind::Type),
+            );
+        }
         Some("boolean") => replace(
             "string instead of boolean",
             json!("true"),

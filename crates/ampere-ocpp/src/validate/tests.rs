@@ -137,3 +137,11 @@ fn uris_need_a_scheme() {
     assert!(!is_uri("http://bad%zz"));
     assert!(!is_uri("http://a b"));
 }
+
+#[test]
+fn numbers_beyond_f64() {
+    let huge: serde_json::Number = serde_json::from_str("1e400").expect("number");
+    assert_eq!(compare(&huge, 100.0), std::cmp::Ordering::Greater);
+    let tiny: serde_json::Number = serde_json::from_str("-1e400").expect("number");
+    assert_eq!(compare(&tiny, -100.0), std::cmp::Ordering::Less);
+}
