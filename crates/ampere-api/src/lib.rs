@@ -1,6 +1,7 @@
 //! The operator and integration REST API at `/api/v1`, with its own DTOs (the domain types
 //! are never serialised directly, so the contract does not move when the domain does), and
-//! its OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers.
+//! its OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers, and
+//! offline interactive docs at `/api/docs`.
 //!
 //! - Auth: `Authorization: Bearer <token>`; roles `viewer` < `operator` < `admin`, checked by
 //!   extractors ([`auth`]). Tokens are stored hashed (see `ampere_domain::api_token`).
@@ -72,7 +73,15 @@ pub fn router(state: ApiState) -> axum::Router {
         .route("/transactions/{id}", get(transactions::get))
         .fallback(not_found)
         .with_state(state);
-    axum::Router::new().nest("/api/v1", v1)
+    axum::Router::new()
+        .route("/api/docs", get(docs))
+        .nest("/api/v1", v1)
+}
+
+/// Interactive docs: one self-contained page (no CDN or external assets, so it works
+/// offline) that renders the OpenAPI document and sends requests with the caller's token.
+async fn docs() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("docs.html"))
 }
 
 async fn not_found() -> ApiError {

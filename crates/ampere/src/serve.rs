@@ -139,7 +139,7 @@ fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr, bootstrap: 
         "  register chargers and id tokens:  ampere charger add ID --password …, ampere id-token add TOKEN"
     );
     println!(
-        "  REST API:                         http://{http}/api/v1 (OpenAPI: http://{http}/api/v1/openapi.json)"
+        "  REST API:                         http://{http}/api/v1 (docs: http://{http}/api/docs)"
     );
     match bootstrap {
         Bootstrap::Generated { secret, .. } => {

@@ -1333,6 +1333,16 @@ async fn the_openapi_document_is_served_and_lists_the_paths() {
     ] {
         assert!(paths.contains_key(path), "{path}");
     }
+    // Interactive docs that need nothing from the network.
+    let docs = server.call("GET", "/api/docs", None, None).await;
+    assert_eq!(docs.status, 200);
+    assert!(
+        docs.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(docs.body.contains("/api/v1/openapi.json"));
+    assert!(!docs.body.contains("://"), "no external assets");
     // The health endpoint is still there beside the API.
     assert_eq!(server.call("GET", "/health", None, None).await.status, 200);
 }
