@@ -268,3 +268,52 @@ static V21: &[ActionInfo] = &[
     info("UsePriorityCharging", Csms, false),
     info("VatNumberValidation", Charger, false),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(version: OcppVersion, initiator: Initiator) -> usize {
+        actions(version)
+            .iter()
+            .filter(|a| a.initiator == initiator)
+            .count()
+    }
+
+    #[test]
+    fn sorted_for_lookup() {
+        for version in OcppVersion::NEWEST_FIRST {
+            assert!(actions(version).windows(2).all(|w| w[0].name < w[1].name));
+            for info in actions(version) {
+                assert_eq!(action(version, info.name), Some(info));
+            }
+        }
+        assert_eq!(action(OcppVersion::V16, "TransactionEvent"), None);
+    }
+
+    #[test]
+    fn directions_per_version() {
+        use OcppVersion::{V16, V21, V201};
+        // 1.6: 9 core + 4 security charger messages, DataTransfer both ways, 18 + 7 from the CSMS.
+        assert_eq!(
+            (count(V16, Charger), count(V16, Both), count(V16, Csms)),
+            (13, 1, 25)
+        );
+        assert_eq!(
+            (count(V201, Charger), count(V201, Both), count(V201, Csms)),
+            (24, 1, 39)
+        );
+        assert_eq!(
+            (count(V21, Charger), count(V21, Both), count(V21, Csms)),
+            (36, 1, 54)
+        );
+        let sends: Vec<_> = actions(V21)
+            .iter()
+            .filter(|a| a.send)
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(sends, ["NotifyPeriodicEventStream"]);
+        assert!(action(V21, "BatterySwap").is_some_and(|a| a.initiator.from_charger()));
+        assert!(action(V21, "RequestBatterySwap").is_some_and(|a| a.initiator.from_csms()));
+    }
+}
