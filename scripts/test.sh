@@ -35,4 +35,4 @@ cargo nextest run --workspace --locked --no-fail-fast
 
 step "Interop tests (Python ocpp charge point against a real ampere serve)"
 cargo build --locked -p ampere
-AMPERE_BIN="$PWD/target/debug/ampere" .venv/bin/python -m pytest tests/interop -q
+AMPERE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ampere" .venv/bin/python -m pytest tests/interop -q
