@@ -561,6 +561,44 @@ fn validate(version: OcppVersion, action: &str, payload: &Value) -> Result<(), A
     })
 }
 
+/// Configuration keys and device-model variables whose values are charger credentials.
+const SECRET_NAMES: [&str; 2] = ["AuthorizationKey", "BasicAuthPassword"];
+
+/// A request as the audit log keeps it: values of credential settings (1.6
+/// `AuthorizationKey`, 2.x `BasicAuthPassword`) replaced by `***`, whether the request is a
+/// command body or a raw OCPP payload.
+fn redact_secrets(mut request: Value) -> Value {
+    fn names_secret(value: Option<&Value>) -> bool {
+        let name = match value {
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Value::Object(o)) => o.get("name").and_then(Value::as_str),
+            _ => None,
+        };
+        name.is_some_and(|n| SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(n)))
+    }
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                // 1.6 ChangeConfiguration / set-configuration: {key, value};
+                // 2.x SetVariableData: {variable: {name}, attributeValue};
+                // set-configuration variables: {variable, value}.
+                if names_secret(map.get("key")) || names_secret(map.get("variable")) {
+                    for field in ["value", "attributeValue"] {
+                        if let Some(v) = map.get_mut(field) {
+                            *v = Value::String("***".into());
+                        }
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut request);
+    request
+}
+
 /// Records the outcome in the audit log and passes it on.
 async fn audited(
     state: &ApiState,
@@ -579,7 +617,7 @@ async fn audited(
         caller,
         action,
         Some(charger.to_owned()),
-        request,
+        redact_secrets(request),
         outcome,
     )
     .await;
@@ -806,6 +844,32 @@ mod tests {
             json!({"variables": [{"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}]}),
         );
         wire(Command::GetConfiguration, OcppVersion::V16, json!({}));
+    }
+
+    #[test]
+    fn credentials_are_kept_out_of_the_audit_log() {
+        assert_eq!(
+            redact_secrets(json!({"key": "AuthorizationKey", "value": "s3cret"})),
+            json!({"key": "AuthorizationKey", "value": "***"})
+        );
+        assert_eq!(
+            redact_secrets(json!({"setVariableData": [
+                {"attributeValue": "s3cret", "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+                {"attributeValue": "60", "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            ]})),
+            json!({"setVariableData": [
+                {"attributeValue": "***", "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+                {"attributeValue": "60", "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+            ]})
+        );
+        assert_eq!(
+            redact_secrets(
+                json!({"variables": [{"component": "SecurityCtrlr", "variable": "BasicAuthPassword", "value": "s3cret"}]})
+            ),
+            json!({"variables": [{"component": "SecurityCtrlr", "variable": "BasicAuthPassword", "value": "***"}]})
+        );
+        let plain = json!({"key": "HeartbeatInterval", "value": "60"});
+        assert_eq!(redact_secrets(plain.clone()), plain);
     }
 
     #[test]

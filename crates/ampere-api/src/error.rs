@@ -25,6 +25,8 @@ pub enum ApiError {
     Forbidden(ApiRole),
     #[error("{0}")]
     NotFound(String),
+    #[error("this endpoint does not accept that method")]
+    MethodNotAllowed,
     /// The request is malformed or breaks a rule.
     #[error("{0}")]
     BadRequest(String),
@@ -69,6 +71,11 @@ impl ApiError {
             Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
+            Self::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             Self::BadRequest(_) => (S::BAD_REQUEST, "bad-request", "Bad request"),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict"),
             Self::InvalidOcpp(_) => (
@@ -242,6 +249,7 @@ mod tests {
             ApiError::Unauthorized,
             ApiError::Forbidden(ApiRole::Admin),
             ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed,
             ApiError::BadRequest(String::new()),
             ApiError::Conflict(String::new()),
             ApiError::InvalidOcpp(String::new()),

@@ -72,6 +72,7 @@ pub fn router(state: ApiState) -> axum::Router {
         .route("/transactions", get(transactions::list))
         .route("/transactions/{id}", get(transactions::get))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     axum::Router::new()
         .route("/api/docs", get(docs))
@@ -86,6 +87,10 @@ async fn docs() -> axum::response::Html<&'static str> {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {

@@ -780,6 +780,10 @@ async fn chargers_and_id_tokens_crud() {
         .admin("GET", "/api/v1/nothing-here", None)
         .await
         .problem(404);
+    server
+        .admin("PUT", "/api/v1/chargers", None)
+        .await
+        .problem(405);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -977,12 +981,15 @@ async fn commands_in_ocpp_1_6() {
         &server,
         &mut charger,
         &format!("{base}/set-configuration"),
-        json!({"key": "HeartbeatInterval", "value": "60"}),
+        json!({"key": "AuthorizationKey", "value": "0123456789abcdef"}),
         Ok(json!({"status": "Accepted"})),
     )
     .await;
     assert_eq!(frame[2], "ChangeConfiguration");
-    assert_eq!(payload, r#"{"key":"HeartbeatInterval","value":"60"}"#);
+    assert_eq!(
+        payload,
+        r#"{"key":"AuthorizationKey","value":"0123456789abcdef"}"#
+    );
     assert_eq!(reply.status, 200);
 
     // CALLERROR → 502 with the charger's code and description.
@@ -1095,6 +1102,15 @@ async fn commands_in_ocpp_1_6() {
         entries
             .iter()
             .any(|e| e["action"] == "command clear-cache" && e["outcome"]["status"] == 502)
+    );
+    let key = entries
+        .iter()
+        .find(|e| e["action"] == "command set-configuration")
+        .unwrap();
+    assert_eq!(
+        key["request"],
+        json!({"key": "AuthorizationKey", "value": "***"}),
+        "no credentials in the audit log"
     );
     assert!(
         entries
