@@ -1237,6 +1237,53 @@ async fn commands_in_ocpp_2_0_1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_in_ocpp_2_1_use_its_own_messages() {
+    let dir = data_dir();
+    let server = ApiServer::start(dir.path(), Some(ADMIN), &["--call-timeout", "5"]);
+    let mut charger = connect(&server, "CP-21", "ocpp2.1").await;
+    let base = "/api/v1/chargers/CP-21/commands";
+    let cases = [
+        (
+            "remote-start",
+            json!({"id_token": "TAG1", "id_token_type": "Central", "remote_start_id": 9}),
+            "RequestStartTransaction",
+            r#"{"idToken":{"idToken":"TAG1","type":"Central"},"remoteStartId":9}"#,
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "reset",
+            json!({"type": "Hard"}),
+            "Reset",
+            r#"{"type":"Immediate"}"#,
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "unlock",
+            json!({"evse_id": 2}),
+            "UnlockConnector",
+            r#"{"evseId":2,"connectorId":1}"#,
+            json!({"status": "UnlockFailed"}),
+        ),
+    ];
+    for (command, body, action, wire, response) in cases {
+        let (frame, payload, reply) = command_exchange(
+            &server,
+            &mut charger,
+            &format!("{base}/{command}"),
+            body,
+            Ok(response.clone()),
+        )
+        .await;
+        assert_eq!(frame[2], action, "{command}");
+        assert_eq!(payload, wire, "{command}");
+        assert_eq!(reply.status, 200, "{command}: {}", reply.body);
+        let answer = reply.json();
+        assert_eq!(answer["protocol"], "ocpp2.1");
+        assert_eq!(answer["response"], response, "{command}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_passthrough_keeps_field_order_and_refuses_invalid_payloads() {
     let dir = data_dir();
     let server = ApiServer::start(dir.path(), Some(ADMIN), &["--call-timeout", "5"]);
