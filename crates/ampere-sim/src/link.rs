@@ -15,8 +15,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -54,6 +54,21 @@ impl SimError {
         matches!(self, Self::Disconnected(_) | Self::Timeout(_))
     }
 }
+
+/// Small buffers: tungstenite's defaults (128 KiB to read, 128 KiB to write, each
+/// connection) would make a charger cost far more memory than its state. OCPP messages are
+/// small; a bigger one grows the read buffer as needed. Writes go out at once (no batching:
+/// a charger sends one message at a time).
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
+
+/// Largest message accepted from a CSMS.
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 fn lost(error: tungstenite::Error) -> SimError {
     SimError::Disconnected(error.to_string())
@@ -101,7 +116,7 @@ impl Link {
         }
         let (socket, response) = tokio::time::timeout(
             station.profile.call_timeout,
-            tokio_tungstenite::connect_async(request),
+            tokio_tungstenite::connect_async_with_config(request, Some(ws_config()), true),
         )
         .await
         .map_err(|_| SimError::Timeout("the WebSocket handshake"))?
