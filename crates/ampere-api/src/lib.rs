@@ -63,6 +63,7 @@ pub fn router(state: ApiState) -> axum::Router {
         .route("/chargers/{id}/commands/{command}", post(commands::command))
         .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
         .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
+        .route("/id-tokens/import", post(id_tokens::import))
         .route(
             "/id-tokens/{id_token}",
             get(id_tokens::get)
@@ -105,7 +106,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete,
         commands::command, commands::raw,
-        id_tokens::create, id_tokens::list, id_tokens::get, id_tokens::update, id_tokens::delete,
+        id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
     ),
     components(schemas(

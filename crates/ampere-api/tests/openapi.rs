@@ -23,6 +23,7 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/chargers/{id}/commands/{command}", &["post"]),
         ("/api/v1/chargers/{id}/ocpp/{action}", &["post"]),
         ("/api/v1/id-tokens", &["get", "post"]),
+        ("/api/v1/id-tokens/import", &["post"]),
         ("/api/v1/id-tokens/{id_token}", &["delete", "get", "patch"]),
         ("/api/v1/transactions", &["get"]),
         ("/api/v1/transactions/{id}", &["get"]),

@@ -238,6 +238,18 @@ async fn basic_upgrade(server: &ApiServer, id: &str, credentials: &str) -> u16 {
     }
 }
 
+/// A fresh viewer token.
+async fn viewer_token(server: &ApiServer) -> String {
+    let reply = server
+        .admin(
+            "POST",
+            "/api/v1/api-tokens",
+            Some(json!({"name": "viewer", "role": "viewer"})),
+        )
+        .await;
+    reply.json()["token"].as_str().unwrap().to_owned()
+}
+
 fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
@@ -774,6 +786,56 @@ async fn chargers_and_id_tokens_crud() {
         .admin("DELETE", "/api/v1/id-tokens/TAG-1", None)
         .await
         .problem(404);
+
+    // Bulk import from CSV: all rows checked first; an invalid file imports nothing.
+    let csv = "id_token,type,status,expiry_date,group_id\r\n\
+               CSV-1,ISO14443,Accepted,2031-05-01T00:00:00Z,\"FLEET, NORTH\"\r\n\
+               CSV-2,eMAID,Blocked,,\r\n";
+    let reply = server
+        .call("POST", "/api/v1/id-tokens/import", Some(ADMIN), Some(csv))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json(), json!({"imported": 2}));
+    let got = server
+        .admin("GET", "/api/v1/id-tokens/CSV-1", None)
+        .await
+        .json();
+    assert_eq!(got["group_id"], "FLEET, NORTH");
+    assert_eq!(got["expiry_date"], "2031-05-01T00:00:00Z");
+    let got = server
+        .admin("GET", "/api/v1/id-tokens/csv-2", None)
+        .await
+        .json();
+    assert_eq!(
+        (got["type"].as_str(), got["status"].as_str()),
+        (Some("eMAID"), Some("Blocked"))
+    );
+    let reply = server
+        .call(
+            "POST",
+            "/api/v1/id-tokens/import",
+            Some(ADMIN),
+            Some("id_token,status\nCSV-3,Accepted\nCSV-4,Lost\n"),
+        )
+        .await;
+    let problem = reply.problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("record 3"),
+        "{problem}"
+    );
+    server
+        .admin("GET", "/api/v1/id-tokens/CSV-3", None)
+        .await
+        .problem(404);
+    server
+        .call(
+            "POST",
+            "/api/v1/id-tokens/import",
+            Some(&viewer_token(&server).await),
+            Some(csv),
+        )
+        .await
+        .problem(403);
 
     // Unknown endpoints are problems too.
     server
