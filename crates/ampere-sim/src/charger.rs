@@ -179,12 +179,19 @@ async fn boot_until_accepted(
     stats: &Stats,
     shutdown: &CancellationToken,
 ) -> Result<Option<End>, SimError> {
+    let mut triggered = false;
     loop {
+        if let Some(retry) = st.boot_retry_after.take() {
+            match wait_for_boot_retry(link, st, stats, shutdown, retry).await? {
+                BootRetry::End(end) => return Ok(Some(end)),
+                BootRetry::Now { triggered: t } => triggered = t,
+            }
+        }
         let answer = tokio::select! {
             _ = shutdown.cancelled() => return Ok(Some(End::Shutdown)),
-            answer = boot(link, st, stats, false) => answer,
+            answer = boot(link, st, stats, triggered) => answer,
         };
-        let (registration, interval) = match answer {
+        let answer = match answer {
             Ok(answer) => answer,
             Err(error) if error.is_fatal() => return Err(error),
             // A CALLERROR or an invalid answer: try again later, as after a rejection.
@@ -193,44 +200,72 @@ async fn boot_until_accepted(
                 (Registration::Rejected, 0)
             }
         };
-        st.registration = registration;
-        let interval = Duration::from_secs(interval);
-        match registration {
-            Registration::Accepted => {
-                Stats::add(&stats.boots_accepted, 1);
-                if !interval.is_zero() {
-                    st.heartbeat_interval = interval;
-                }
-                st.on_accepted(Instant::now());
-                return Ok(None);
-            }
-            Registration::Pending => Stats::add(&stats.boots_pending, 1),
-            _ => Stats::add(&stats.boots_rejected, 1),
+        if registered(st, stats, answer) {
+            return Ok(None);
         }
-        let retry = if interval.is_zero() {
-            DEFAULT_BOOT_RETRY
-        } else {
-            interval
-        };
-        let deadline = Instant::now() + retry;
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(Some(End::Shutdown)),
-                result = link.serve_until(st, stats, deadline) => result?,
+    }
+}
+
+/// Takes in a boot answer; `true` when accepted. Otherwise the retry is scheduled after the
+/// interval the CSMS gave (or a default when it gave 0).
+fn registered(
+    st: &mut Station,
+    stats: &Stats,
+    (registration, interval): (Registration, u64),
+) -> bool {
+    st.registration = registration;
+    let interval = Duration::from_secs(interval);
+    match registration {
+        Registration::Accepted => {
+            Stats::add(&stats.boots_accepted, 1);
+            if !interval.is_zero() {
+                st.heartbeat_interval = interval;
             }
-            // Until accepted a charger sends nothing but BootNotification: only a triggered
-            // boot (or a reset) is acted on; other work is dropped.
-            let mut boot_now = false;
-            while let Some(effect) = st.effects.pop_front() {
-                match effect {
-                    Effect::Boot => boot_now = true,
-                    Effect::Reboot { .. } => return Ok(Some(End::Reboot)),
-                    _ => {}
-                }
+            st.on_accepted(Instant::now());
+            return true;
+        }
+        Registration::Pending => Stats::add(&stats.boots_pending, 1),
+        _ => Stats::add(&stats.boots_rejected, 1),
+    }
+    st.boot_retry_after = Some(if interval.is_zero() {
+        DEFAULT_BOOT_RETRY
+    } else {
+        interval
+    });
+    false
+}
+
+enum BootRetry {
+    End(End),
+    Now { triggered: bool },
+}
+
+/// Waits `retry` before the next boot, answering CSMS calls; a triggered boot cuts it short.
+async fn wait_for_boot_retry(
+    link: &mut Link,
+    st: &mut Station,
+    stats: &Stats,
+    shutdown: &CancellationToken,
+    retry: Duration,
+) -> Result<BootRetry, SimError> {
+    let deadline = Instant::now() + retry;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(BootRetry::End(End::Shutdown)),
+            result = link.serve_until(st, stats, deadline) => result?,
+        }
+        // Until accepted a charger sends nothing but BootNotification: only a triggered
+        // boot (or a reset) is acted on; other work is dropped.
+        let mut triggered = false;
+        while let Some(effect) = st.effects.pop_front() {
+            match effect {
+                Effect::Boot => triggered = true,
+                Effect::Reboot { .. } => return Ok(BootRetry::End(End::Reboot)),
+                _ => {}
             }
-            if boot_now || Instant::now() >= deadline {
-                break;
-            }
+        }
+        if triggered || Instant::now() >= deadline {
+            return Ok(BootRetry::Now { triggered });
         }
     }
 }
@@ -243,13 +278,11 @@ async fn perform(
     effect: Effect,
 ) -> Result<Option<End>, SimError> {
     match effect {
+        // A triggered boot of an accepted charger (1.6 allows it): the answer may change the
+        // registration; when it is no longer Accepted the boot rules apply again.
         Effect::Boot => match boot(link, st, stats, true).await {
-            Ok((registration, interval)) => {
-                st.registration = registration;
-                if registration == Registration::Accepted && interval > 0 {
-                    st.heartbeat_interval = Duration::from_secs(interval);
-                    st.next_heartbeat = Some(Instant::now() + st.heartbeat_interval);
-                }
+            Ok(answer) => {
+                registered(st, stats, answer);
             }
             Err(error) => tolerate(Err(error), st)?,
         },

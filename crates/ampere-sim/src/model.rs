@@ -217,6 +217,8 @@ pub struct Station {
     pub next_meter: Option<Instant>,
     /// A Reset OnIdle arrived during a session: reboot when all sessions have ended.
     pub reset_when_idle: bool,
+    /// The CSMS answered the last boot Pending or Rejected: boot again after this.
+    pub boot_retry_after: Option<Duration>,
     pub rng: StdRng,
     next_message_id: u64,
     tx_counter: u64,
@@ -259,6 +261,7 @@ impl Station {
             next_heartbeat: None,
             next_meter: None,
             reset_when_idle: false,
+            boot_retry_after: None,
             rng,
             next_message_id: 1,
             tx_counter: 0,
@@ -343,6 +346,7 @@ impl Station {
         self.next_heartbeat = None;
         self.next_meter = None;
         self.reset_when_idle = false;
+        self.boot_retry_after = None;
         for evse in &mut self.evses {
             evse.session = None;
             evse.next_plug_at = None;

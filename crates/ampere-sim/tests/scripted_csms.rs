@@ -564,3 +564,72 @@ async fn a_2_0_1_station_follows_the_csms() {
 async fn a_2_1_station_follows_the_csms() {
     two_x_script(OcppVersion::V21).await;
 }
+
+#[tokio::test]
+async fn a_pending_station_boots_when_triggered_and_reconnects_without_booting() {
+    let version = OcppVersion::V201;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sim = start_sim(port, version);
+    let (mut csms, _) = Csms::accept(&listener, version).await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+
+    // Pending for a long time; the CSMS asks for the boot now instead of waiting.
+    let (id, first) = csms.expect("BootNotification").await;
+    assert_eq!(first["reason"], "PowerUp");
+    csms.reply(
+        &id,
+        json!({"currentTime": now, "interval": 600, "status": "Pending"}),
+    )
+    .await;
+    let asked = tokio::time::Instant::now();
+    assert_eq!(
+        csms.call(
+            "TriggerMessage",
+            json!({"requestedMessage": "BootNotification"})
+        )
+        .await,
+        Ok(json!({"status": "Accepted"}))
+    );
+    let (id, second) = csms.expect("BootNotification").await;
+    assert!(asked.elapsed() < Duration::from_secs(5), "booted at once");
+    assert_eq!(second["reason"], "Triggered");
+    csms.reply(
+        &id,
+        json!({"currentTime": now, "interval": 300, "status": "Accepted"}),
+    )
+    .await;
+    let (id, _) = csms.expect("StatusNotification").await;
+    csms.reply(&id, json!({})).await;
+
+    // The connection drops; the station comes back after its backoff, without booting (it
+    // did not restart), and answers calls.
+    drop(csms);
+    let dropped = tokio::time::Instant::now();
+    let (mut csms, handshake) = Csms::accept(&listener, version).await;
+    assert!(
+        dropped.elapsed() < Duration::from_secs(3),
+        "first retry within the backoff"
+    );
+    assert_eq!(handshake.path, "/ocpp/SIM-00001");
+    let answer = csms
+        .call(
+            "GetVariables",
+            json!({"getVariableData": [{"component": {"name": "OCPPCommCtrlr"},
+                                        "variable": {"name": "HeartbeatInterval"}}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["getVariableResult"][0]["attributeValue"], "300");
+    assert!(
+        csms.backlog.is_empty(),
+        "no boot after a reconnect: {:?}",
+        csms.backlog
+    );
+
+    let summary = sim.stop(Duration::from_secs(5)).await;
+    assert_eq!(summary.connects, 2, "{summary}");
+    assert_eq!(summary.disconnects, 1, "{summary}");
+    assert_eq!(summary.boots_pending, 1, "{summary}");
+    assert_eq!(summary.boots_accepted, 1, "{summary}");
+}
