@@ -281,3 +281,67 @@ pub async fn delete(
         Err(ApiError::NotFound(format!("no charger {id}")))
     }
 }
+
+/// One status report a charger sent.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusReportView {
+    /// 0 is the charger as a whole.
+    pub evse_id: u32,
+    pub connector_id: u32,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub info: Option<String>,
+    pub vendor_id: Option<String>,
+    pub vendor_error_code: Option<String>,
+    /// When the charger says the status began.
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusHistory {
+    /// Newest first.
+    pub items: Vec<StatusReportView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// How many reports, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// The status reports of a charger's connectors, newest first (the latest `limit`; no cursor
+/// yet).
+#[utoipa::path(get, path = "/api/v1/chargers/{id}/status-history", tag = "chargers",
+    params(("id" = String, Path, description = "charger identity"), HistoryParams),
+    responses((status = 200, body = StatusHistory), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn status_history(
+    State(state): State<ApiState>,
+    _: Viewer,
+    Path(id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<StatusHistory>, ApiError> {
+    let limit = page::limit(params.limit)?;
+    let charger = find(&state, &id).await?;
+    let reports = state
+        .services
+        .chargers
+        .status_history(&charger.id, limit)
+        .await?;
+    Ok(Json(StatusHistory {
+        items: reports
+            .into_iter()
+            .map(|r| StatusReportView {
+                evse_id: r.place.evse.get(),
+                connector_id: r.place.connector.get(),
+                status: r.status.as_str().to_owned(),
+                error_code: r.error_code,
+                info: r.info,
+                vendor_id: r.vendor_id,
+                vendor_error_code: r.vendor_error_code,
+                timestamp: r.timestamp,
+            })
+            .collect(),
+    }))
+}

@@ -60,6 +60,10 @@ pub fn router(state: ApiState) -> axum::Router {
                 .patch(chargers::update)
                 .delete(chargers::delete),
         )
+        .route(
+            "/chargers/{id}/status-history",
+            get(chargers::status_history),
+        )
         .route("/chargers/{id}/commands/{command}", post(commands::command))
         .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
         .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
@@ -104,7 +108,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     info(title = "Ampere API", description = "Operator and integration API of the Ampere CSMS."),
     paths(
         api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
-        chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete,
+        chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
         commands::command, commands::raw,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,

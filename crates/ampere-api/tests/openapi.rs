@@ -20,6 +20,7 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/audit-log", &["get"]),
         ("/api/v1/chargers", &["get", "post"]),
         ("/api/v1/chargers/{id}", &["delete", "get", "patch"]),
+        ("/api/v1/chargers/{id}/status-history", &["get"]),
         ("/api/v1/chargers/{id}/commands/{command}", &["post"]),
         ("/api/v1/chargers/{id}/ocpp/{action}", &["post"]),
         ("/api/v1/id-tokens", &["get", "post"]),

@@ -905,6 +905,21 @@ async fn a_transaction_run_by_a_charger_is_listed_with_its_energy() {
     assert_eq!(view["evses"][0]["connectors"][0]["id"], 1);
     assert_eq!(view["evses"][0]["connectors"][0]["status"], "Charging");
 
+    let history = server
+        .admin("GET", "/api/v1/chargers/CP-TX/status-history", None)
+        .await
+        .json();
+    assert_eq!(
+        history["items"][0],
+        json!({"evse_id": 1, "connector_id": 1, "status": "Charging", "error_code": "NoError",
+               "info": null, "vendor_id": null, "vendor_error_code": null,
+               "timestamp": "2026-03-01T10:00:00Z"})
+    );
+    server
+        .admin("GET", "/api/v1/chargers/NOPE/status-history", None)
+        .await
+        .problem(404);
+
     let done = server
         .admin(
             "GET",
