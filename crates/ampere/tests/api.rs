@@ -1,5 +1,6 @@
 //! The REST API of a real `ampere serve` process over real sockets: auth and roles, the
-//! resources, a transaction a raw WebSocket charger ran, commands in OCPP 1.6 and 2.0.1 with
+//! resources, a transaction a raw WebSocket charger ran (also after SIGKILL and restart),
+//! commands in OCPP 1.6, 2.0.1 and 2.1 with
 //! the exact frames the charger received, offline/timeout/CALLERROR answers, the raw
 //! passthrough, and the OpenAPI document.
 
@@ -254,6 +255,8 @@ fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+const BOOT_16: &str = r#"[2,"boot","BootNotification",{"chargePointVendor":"Acme","chargePointModel":"X1","firmwareVersion":"1.2.3"}]"#;
+
 /// Registers a charger through the API and connects it raw, booted.
 async fn connect(server: &ApiServer, id: &str, subprotocol: &str) -> RawCharger {
     let reply = server
@@ -262,7 +265,7 @@ async fn connect(server: &ApiServer, id: &str, subprotocol: &str) -> RawCharger 
     assert_eq!(reply.status, 201, "{}", reply.body);
     let mut charger = RawCharger::connect(&server.charger_url(id), subprotocol).await;
     let boot = if subprotocol == "ocpp1.6" {
-        r#"[2,"boot","BootNotification",{"chargePointVendor":"Acme","chargePointModel":"X1","firmwareVersion":"1.2.3"}]"#
+        BOOT_16
     } else {
         r#"[2,"boot","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"X2","vendorName":"Acme"}}]"#
     };
@@ -849,7 +852,7 @@ async fn chargers_and_id_tokens_crud() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transaction_run_by_a_charger_is_listed_with_its_energy() {
+async fn a_transaction_run_by_a_charger_is_listed_with_its_energy_after_a_sigkill() {
     let dir = data_dir();
     let server = ApiServer::start(dir.path(), Some(ADMIN), &[]);
     server
@@ -889,6 +892,16 @@ async fn a_transaction_run_by_a_charger_is_listed_with_its_energy() {
         r#"[2,"t2","StopTransaction",{{"idTag":"TAG-TX","meterStop":3500,"timestamp":"2026-03-01T10:20:00Z","transactionId":{tx},"reason":"Local"}}]"#
     );
     assert_eq!(charger.exchange(&stop).await[0], 3);
+
+    // SIGKILL right after the charger got its answer, then a restart on the same data: what
+    // was answered is durable.
+    let mut killed = server;
+    killed.child.kill().expect("SIGKILL");
+    killed.child.wait().expect("reap");
+    drop((killed, charger));
+    let server = ApiServer::start(dir.path(), Some(ADMIN), &[]);
+    let mut charger = RawCharger::connect(&server.charger_url("CP-TX"), "ocpp1.6").await;
+    assert_eq!(charger.exchange(BOOT_16).await[2]["status"], "Accepted");
 
     // The charger as operators see it.
     let view = server
