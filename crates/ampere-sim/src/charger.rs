@@ -345,6 +345,15 @@ async fn perform(
         Effect::Reboot { .. } => return Ok(Some(End::Reboot)),
         Effect::LogStatusIdle => tolerate(log_status_idle(link, st, stats).await, st)?,
         Effect::FirmwareStatusIdle => tolerate(firmware_idle(link, st, stats).await, st)?,
+        Effect::BaseReport { request_id } => {
+            let result = match st.version {
+                // 1.6 has no base reports; nothing queues this effect there.
+                OcppVersion::V16 => Ok(()),
+                OcppVersion::V201 => two_x::v201::notify_report(link, st, stats, request_id).await,
+                OcppVersion::V21 => two_x::v21::notify_report(link, st, stats, request_id).await,
+            };
+            tolerate(result, st)?;
+        }
     }
     Ok(None)
 }

@@ -195,6 +195,10 @@ pub enum Effect {
     LogStatusIdle,
     /// FirmwareStatusNotification `Idle`.
     FirmwareStatusIdle,
+    /// 2.x: the device model as NotifyReport parts, for GetBaseReport `request_id`.
+    BaseReport {
+        request_id: i64,
+    },
 }
 
 /// One simulated charger.

@@ -330,6 +330,65 @@ macro_rules! two_x {
             link.call(st, stats, firmware_idle_request()).await.map(|_| ())
         }
 
+        /// Variables per NotifyReport part: small, so that a report comes in several parts
+        /// as real stations send them (and a CSMS's joining of parts is exercised).
+        const REPORT_PART: usize = 4;
+
+        /// The device model as NotifyReport parts (`tbc` on all but the last).
+        pub(crate) async fn notify_report(
+            link: &mut Link,
+            st: &mut Station,
+            stats: &Stats,
+            request_id: i64,
+        ) -> Result<(), SimError> {
+            let data: Vec<wire::ReportData> = crate::model::SETTINGS
+                .iter()
+                .filter(|s| !s.component.is_empty())
+                .map(|s| wire::ReportData {
+                    component: wire::Component {
+                        evse: None,
+                        name: s.component.to_owned(),
+                        instance: None,
+                        custom_data: None,
+                    },
+                    variable: wire::Variable {
+                        name: s.variable.to_owned(),
+                        instance: None,
+                        custom_data: None,
+                    },
+                    variable_attribute: vec![wire::VariableAttribute {
+                        r#type: Some(Attribute::Actual),
+                        value: Some(clip(&(s.get)(st), 2500)),
+                        mutability: Some(if s.readonly {
+                            wire::Mutability::ReadOnly
+                        } else {
+                            wire::Mutability::ReadWrite
+                        }),
+                        persistent: None,
+                        constant: None,
+                        custom_data: None,
+                    }],
+                    variable_characteristics: None,
+                    custom_data: None,
+                })
+                .collect();
+            let parts: Vec<Vec<wire::ReportData>> =
+                data.chunks(REPORT_PART).map(<[_]>::to_vec).collect();
+            let last = parts.len().saturating_sub(1);
+            for (seq_no, part) in parts.into_iter().enumerate() {
+                let request = wire::NotifyReportRequest {
+                    request_id,
+                    generated_at: Utc::now(),
+                    report_data: Some(part),
+                    tbc: Some(seq_no < last),
+                    seq_no: seq_no as i64,
+                    custom_data: None,
+                };
+                link.call(st, stats, request).await?;
+            }
+            Ok(())
+        }
+
         fn clip(text: &str, max: usize) -> String {
             text.chars().take(max).collect()
         }
@@ -359,6 +418,17 @@ macro_rules! two_x {
                     status_info: None,
                     data: None,
                     custom_data: None,
+                }),
+                "GetBaseReport" => typed(payload, |r: wire::GetBaseReportRequest| {
+                    // Every base is answered with the whole (small) device model.
+                    st.effects.push_back(Effect::BaseReport {
+                        request_id: r.request_id,
+                    });
+                    wire::GetBaseReportResponse {
+                        status: wire::GenericDeviceModelStatus::Accepted,
+                        status_info: None,
+                        custom_data: None,
+                    }
                 }),
                 "GetLocalListVersion" => typed(payload, |_: wire::GetLocalListVersionRequest| {
                     // 0: no local list installed.

@@ -3,7 +3,7 @@
 //! they cause, trigger, reset with the reboot. Every message the charger sends is checked
 //! against the official schema.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -532,13 +532,41 @@ async fn two_x_script(version: OcppVersion) {
     let (id, _) = csms.expect("Heartbeat").await;
     csms.reply(&id, json!({"currentTime": now})).await;
     assert_eq!(
-        csms.call(
-            "GetBaseReport",
-            json!({"requestId": 1, "reportBase": "FullInventory"})
-        )
-        .await,
+        csms.call("GetDisplayMessages", json!({"requestId": 1}))
+            .await,
         Err("NotImplemented".into())
     );
+
+    // Base report: Accepted, then the device model in NotifyReport parts.
+    assert_eq!(
+        csms.call(
+            "GetBaseReport",
+            json!({"requestId": 9, "reportBase": "FullInventory"})
+        )
+        .await,
+        Ok(json!({"status": "Accepted"}))
+    );
+    let mut variables = BTreeMap::new();
+    for seq_no in 0.. {
+        let (id, part) = csms.expect("NotifyReport").await;
+        csms.reply(&id, json!({})).await;
+        assert_eq!(part["requestId"], 9);
+        assert_eq!(part["seqNo"], seq_no);
+        for data in part["reportData"].as_array().unwrap() {
+            let name = format!(
+                "{}.{}",
+                data["component"]["name"].as_str().unwrap(),
+                data["variable"]["name"].as_str().unwrap()
+            );
+            variables.insert(name, data["variableAttribute"][0]["value"].clone());
+        }
+        if part["tbc"] == json!(false) {
+            assert!(seq_no >= 1, "the report comes in parts");
+            break;
+        }
+    }
+    assert_eq!(variables["OCPPCommCtrlr.HeartbeatInterval"], "1");
+    assert_eq!(variables["SecurityCtrlr.Identity"], "SIM-00001");
 
     // Reset: closes, reboots, boots with reason RemoteReset.
     assert_eq!(
