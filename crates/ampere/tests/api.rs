@@ -1,8 +1,7 @@
 //! The REST API of a real `ampere serve` process over real sockets: auth and roles, the
 //! resources, a transaction a raw WebSocket charger ran (also after SIGKILL and restart),
-//! commands in OCPP 1.6, 2.0.1 and 2.1 with
-//! the exact frames the charger received, offline/timeout/CALLERROR answers, the raw
-//! passthrough, and the OpenAPI document.
+//! commands in OCPP 1.6, 2.0.1 and 2.1 with the exact frames the charger received,
+//! offline/timeout/CALLERROR answers, the raw passthrough, and the OpenAPI document.
 
 // The shared helpers serve several test files; this one uses only some of them.
 #[allow(dead_code)]
