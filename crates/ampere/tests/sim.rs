@@ -120,3 +120,50 @@ async fn a_mixed_network_boots_charges_and_is_stored() {
     let total: u64 = energy_by_protocol.values().sum();
     assert_eq!(total, summary.energy_wh);
 }
+
+/// The `ampere sim` command line: flags reach the simulator, the run ends after
+/// `--duration`, and the final counters are printed.
+#[test]
+fn the_sim_command_runs_for_its_duration_and_reports() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let data_path = data_dir.path().to_path_buf();
+    cli(&data_path, &["id-token", "add", "LABTAG"]);
+    let mut server = Server::start_in(data_dir, &["--unknown-chargers", "accept"]);
+    let url = format!("{}/ocpp", server.ocpp_base);
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(common::BIN)
+        .args(["sim", "--url", &url, "--chargers", "3", "--version", "mix"])
+        .args([
+            "--mix",
+            "2.0.1=1,2.1=2",
+            "--id-prefix",
+            "LAB",
+            "--id-tokens",
+            "LABTAG",
+        ])
+        .args(["--duration", "3", "--session-interval", "0.2"])
+        .args(["--session-duration", "1", "--meter-interval", "0.3"])
+        .args(["--report-interval", "0", "--seed", "1"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ampere sim");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains("boots accepted 3 ") && summary.contains("CALLERROR 0"),
+        "{stdout}"
+    );
+    assert!(!summary.contains("completed 0 "), "{stdout}");
+
+    let listed = cli(&data_path, &["charger", "list"]);
+    for id in ["LAB-00001", "LAB-00002", "LAB-00003"] {
+        assert!(listed.contains(id), "{listed}");
+    }
+    assert!(server.terminate().success());
+}
