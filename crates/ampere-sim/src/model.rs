@@ -307,6 +307,21 @@ impl Station {
             .map(|e| e.id)
     }
 
+    /// The EVSE a remote start goes to: `wanted`, or the first one, that is operative, has
+    /// no cable in and no start queued.
+    pub fn free_evse(&self, wanted: Option<u32>) -> Option<u32> {
+        let queued = |id: u32| {
+            self.effects
+                .iter()
+                .any(|e| matches!(e, Effect::StartSession { evse, .. } if *evse == id))
+        };
+        self.evses
+            .iter()
+            .filter(|e| wanted.is_none_or(|w| w == e.id))
+            .find(|e| e.operative && e.session.is_none() && !e.state.in_use() && !queued(e.id))
+            .map(|e| e.id)
+    }
+
     pub fn has_sessions(&self) -> bool {
         self.evses.iter().any(|e| e.session.is_some())
     }
@@ -803,6 +818,25 @@ mod tests {
         assert_eq!(st.registration, Registration::Unknown);
         assert_eq!(st.boot_cause, BootCause::RemoteReset);
         assert!(st.effects.is_empty());
+    }
+
+    #[test]
+    fn a_remote_start_never_takes_an_evse_with_a_start_queued() {
+        let mut st = station(OcppVersion::V201);
+        let now = Instant::now();
+        st.on_accepted(now);
+        // The driver of EVSE 1 arrives (queued, not yet performed).
+        st.evses[0].next_plug_at = Some(now);
+        st.evses[1].next_plug_at = Some(now + Duration::from_secs(3600));
+        st.tick(now);
+        assert!(matches!(
+            st.effects.front(),
+            Some(Effect::StartSession { evse: 1, .. })
+        ));
+        assert_eq!(st.free_evse(None), Some(2));
+        assert_eq!(st.free_evse(Some(1)), None);
+        st.evses[1].operative = false;
+        assert_eq!(st.free_evse(None), None);
     }
 
     #[test]

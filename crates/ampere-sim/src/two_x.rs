@@ -8,21 +8,21 @@
 
 macro_rules! two_x {
     ($v:ident) => {
+        use ampere_ocpp::CallError;
         use ampere_ocpp::$v::{
-            self as wire, Attribute, AuthorizationStatus, AuthorizeRequest, BootNotificationRequest,
-            BootReason, ChangeAvailabilityResponse, ChangeAvailabilityStatus, ChargingState,
-            ChargingStation, ClearCacheResponse, ClearCacheStatus, ConnectorStatus,
-            DataTransferResponse, DataTransferStatus, GetVariableResult, GetVariableStatus,
-            GetVariablesResponse, HeartbeatRequest, Measurand, MessageTrigger, MeterValue,
-            MeterValuesRequest, OperationalStatus, ReadingContext, Reason, RegistrationStatus,
-            RequestStartStopStatus, RequestStartTransactionResponse,
-            RequestStopTransactionResponse, Reset, ResetResponse, ResetStatus, SampledValue,
-            SetVariableResult, SetVariableStatus, SetVariablesResponse,
+            self as wire, Attribute, AuthorizationStatus, AuthorizeRequest,
+            BootNotificationRequest, BootReason, ChangeAvailabilityResponse,
+            ChangeAvailabilityStatus, ChargingState, ChargingStation, ClearCacheResponse,
+            ClearCacheStatus, ConnectorStatus, DataTransferResponse, DataTransferStatus, EVSE,
+            GetVariableResult, GetVariableStatus, GetVariablesResponse, HeartbeatRequest,
+            Measurand, MessageTrigger, MeterValue, MeterValuesRequest, OperationalStatus,
+            ReadingContext, Reason, RegistrationStatus, RequestStartStopStatus,
+            RequestStartTransactionResponse, RequestStopTransactionResponse, Reset, ResetResponse,
+            ResetStatus, SampledValue, SetVariableResult, SetVariableStatus, SetVariablesResponse,
             StatusNotificationRequest, TransactionEvent, TriggerMessageResponse,
             TriggerMessageStatus, TriggerReason, UnitOfMeasure, UnlockConnectorResponse,
-            UnlockStatus, EVSE,
+            UnlockStatus,
         };
-        use ampere_ocpp::CallError;
         use chrono::Utc;
         use rust_decimal::Decimal;
         use serde_json::Value;
@@ -130,7 +130,12 @@ macro_rules! two_x {
             Ok(answer.id_token_info.status == AuthorizationStatus::Accepted)
         }
 
-        fn sampled(value: Decimal, measurand: Measurand, unit: &str, context: ReadingContext) -> SampledValue {
+        fn sampled(
+            value: Decimal,
+            measurand: Measurand,
+            unit: &str,
+            context: ReadingContext,
+        ) -> SampledValue {
             SampledValue {
                 value,
                 context: Some(context),
@@ -148,7 +153,12 @@ macro_rules! two_x {
         }
 
         /// The register of `evse` (and, with a session, power and state of charge).
-        fn meter_value(st: &Station, evse: u32, context: ReadingContext, full: bool) -> Option<MeterValue> {
+        fn meter_value(
+            st: &Station,
+            evse: u32,
+            context: ReadingContext,
+            full: bool,
+        ) -> Option<MeterValue> {
             let e = st.evse(evse)?;
             let mut sampled_value = vec![sampled(
                 Decimal::from(e.register_reading()),
@@ -216,7 +226,10 @@ macro_rules! two_x {
                     session.remote_start_id,
                 ),
                 Some(evse_ref(evse, Some(session.connector))),
-                Some(id_token(&session.id_token, session.id_token_type.as_deref())),
+                Some(id_token(
+                    &session.id_token,
+                    session.id_token_type.as_deref(),
+                )),
             );
             let answer = link.call(st, stats, request).await?;
             Ok(answer
@@ -307,7 +320,12 @@ macro_rules! two_x {
                 trigger,
                 session.next_seq(),
                 meter.map(|m| vec![m]),
-                transaction(transaction_id, Some(ChargingState::Idle), Some(stopped), None),
+                transaction(
+                    transaction_id,
+                    Some(ChargingState::Idle),
+                    Some(stopped),
+                    None,
+                ),
                 None,
                 token,
             );
@@ -319,7 +337,9 @@ macro_rules! two_x {
             st: &mut Station,
             stats: &Stats,
         ) -> Result<(), SimError> {
-            link.call(st, stats, log_status_idle_request()).await.map(|_| ())
+            link.call(st, stats, log_status_idle_request())
+                .await
+                .map(|_| ())
         }
 
         pub(crate) async fn firmware_idle(
@@ -327,7 +347,9 @@ macro_rules! two_x {
             st: &mut Station,
             stats: &Stats,
         ) -> Result<(), SimError> {
-            link.call(st, stats, firmware_idle_request()).await.map(|_| ())
+            link.call(st, stats, firmware_idle_request())
+                .await
+                .map(|_| ())
         }
 
         /// Variables per NotifyReport part: small, so that a report comes in several parts
@@ -397,7 +419,11 @@ macro_rules! two_x {
         // What the charging station answers.
 
         /// Answers a validated CSMS call.
-        pub(crate) fn answer(st: &mut Station, action: &str, payload: Value) -> Result<Value, CallError> {
+        pub(crate) fn answer(
+            st: &mut Station,
+            action: &str,
+            payload: Value,
+        ) -> Result<Value, CallError> {
             match action {
                 "Reset" => typed(payload, |r| reset(st, r)),
                 "RequestStartTransaction" => typed(payload, |r| request_start(st, r)),
@@ -412,12 +438,14 @@ macro_rules! two_x {
                     status_info: None,
                     custom_data: None,
                 }),
-                "DataTransfer" => typed(payload, |_: wire::DataTransferRequest| DataTransferResponse {
-                    // No vendor extensions here.
-                    status: DataTransferStatus::UnknownVendorId,
-                    status_info: None,
-                    data: None,
-                    custom_data: None,
+                "DataTransfer" => typed(payload, |_: wire::DataTransferRequest| {
+                    DataTransferResponse {
+                        // No vendor extensions here.
+                        status: DataTransferStatus::UnknownVendorId,
+                        status_info: None,
+                        data: None,
+                        custom_data: None,
+                    }
                 }),
                 "GetBaseReport" => typed(payload, |r: wire::GetBaseReportRequest| {
                     // Every base is answered with the whole (small) device model.
@@ -437,10 +465,12 @@ macro_rules! two_x {
                         custom_data: None,
                     }
                 }),
-                "ReserveNow" => typed(payload, |_: wire::ReserveNowRequest| wire::ReserveNowResponse {
-                    status: wire::ReserveNowStatus::Rejected,
-                    status_info: None,
-                    custom_data: None,
+                "ReserveNow" => typed(payload, |_: wire::ReserveNowRequest| {
+                    wire::ReserveNowResponse {
+                        status: wire::ReserveNowStatus::Rejected,
+                        status_info: None,
+                        custom_data: None,
+                    }
                 }),
                 "CancelReservation" => typed(payload, |_: wire::CancelReservationRequest| {
                     wire::CancelReservationResponse {
@@ -505,19 +535,11 @@ macro_rules! two_x {
             st: &mut Station,
             request: wire::RequestStartTransactionRequest,
         ) -> RequestStartTransactionResponse {
-            let wanted = request.evse_id.map(|id| u32::try_from(id).unwrap_or(u32::MAX));
-            let queued = st
-                .effects
-                .iter()
-                .any(|e| matches!(e, Effect::StartSession { evse, .. } if Some(*evse) == wanted));
-            let free = st
-                .evses
-                .iter()
-                .filter(|e| wanted.is_none_or(|w| w == e.id))
-                .find(|e| e.operative && e.session.is_none() && !e.state.in_use())
-                .map(|e| e.id);
-            let status = match free {
-                Some(evse) if !queued => {
+            let wanted = request
+                .evse_id
+                .map(|id| u32::try_from(id).unwrap_or(u32::MAX));
+            let status = match st.free_evse(wanted) {
+                Some(evse) => {
                     if let Some(e) = st.evse_mut(evse) {
                         e.next_plug_at = None;
                     }
@@ -566,7 +588,9 @@ macro_rules! two_x {
             st: &mut Station,
             request: wire::UnlockConnectorRequest,
         ) -> UnlockConnectorResponse {
-            let evse = u32::try_from(request.evse_id).ok().and_then(|id| st.evse(id));
+            let evse = u32::try_from(request.evse_id)
+                .ok()
+                .and_then(|id| st.evse(id));
             let status = match evse {
                 Some(e) if (1..=i64::from(e.connectors)).contains(&request.connector_id) => {
                     if e.session.is_some() {
@@ -651,8 +675,12 @@ macro_rules! two_x {
                 .map(|data| {
                     let actual = data.attribute_type.is_none_or(|a| a == Attribute::Actual);
                     let (status, value) = match lookup(&data.component, &data.variable) {
-                        DeviceModelLookup::UnknownComponent => (GetVariableStatus::UnknownComponent, None),
-                        DeviceModelLookup::UnknownVariable => (GetVariableStatus::UnknownVariable, None),
+                        DeviceModelLookup::UnknownComponent => {
+                            (GetVariableStatus::UnknownComponent, None)
+                        }
+                        DeviceModelLookup::UnknownVariable => {
+                            (GetVariableStatus::UnknownVariable, None)
+                        }
                         DeviceModelLookup::Found(_) if !actual => {
                             (GetVariableStatus::NotSupportedAttributeType, None)
                         }

@@ -373,15 +373,6 @@ pub(crate) fn reset(st: &mut Station, request: v16::ResetRequest) -> ResetRespon
     }
 }
 
-/// The EVSE a remote start goes to: the one named, or the first free one.
-fn free_evse(st: &Station, wanted: Option<u32>) -> Option<u32> {
-    st.evses
-        .iter()
-        .filter(|e| wanted.is_none_or(|w| w == e.id))
-        .find(|e| e.operative && e.session.is_none() && !e.state.in_use())
-        .map(|e| e.id)
-}
-
 pub(crate) fn remote_start(
     st: &mut Station,
     request: v16::RemoteStartTransactionRequest,
@@ -389,12 +380,8 @@ pub(crate) fn remote_start(
     let wanted = request
         .connector_id
         .map(|c| u32::try_from(c).unwrap_or(u32::MAX));
-    let already = st
-        .effects
-        .iter()
-        .any(|e| matches!(e, Effect::StartSession { evse, .. } if Some(*evse) == wanted));
-    let status = match free_evse(st, wanted) {
-        Some(evse) if !already => {
+    let status = match st.free_evse(wanted) {
+        Some(evse) => {
             if let Some(e) = st.evse_mut(evse) {
                 e.next_plug_at = None;
             }
