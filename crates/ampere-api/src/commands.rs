@@ -40,10 +40,14 @@ pub enum Command {
     SetConfiguration,
     ClearCache,
     DataTransfer,
+    GetLocalListVersion,
+    CancelReservation,
+    GetCompositeSchedule,
+    ClearChargingProfile,
 }
 
 impl Command {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 14] = [
         Self::RemoteStart,
         Self::RemoteStop,
         Self::Reset,
@@ -54,6 +58,10 @@ impl Command {
         Self::SetConfiguration,
         Self::ClearCache,
         Self::DataTransfer,
+        Self::GetLocalListVersion,
+        Self::CancelReservation,
+        Self::GetCompositeSchedule,
+        Self::ClearChargingProfile,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -68,6 +76,10 @@ impl Command {
             Self::SetConfiguration => "set-configuration",
             Self::ClearCache => "clear-cache",
             Self::DataTransfer => "data-transfer",
+            Self::GetLocalListVersion => "get-local-list-version",
+            Self::CancelReservation => "cancel-reservation",
+            Self::GetCompositeSchedule => "get-composite-schedule",
+            Self::ClearChargingProfile => "clear-charging-profile",
         }
     }
 
@@ -210,6 +222,49 @@ pub struct DataTransferBody {
     pub message_id: Option<String>,
     /// 1.6 carries text: anything else is sent as its JSON text.
     pub data: Option<Value>,
+}
+
+/// `cancel-reservation`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelReservationBody {
+    pub reservation_id: i64,
+}
+
+/// `get-composite-schedule`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetCompositeScheduleBody {
+    /// 0: the whole charger.
+    pub evse_id: u32,
+    /// Seconds from now.
+    pub duration: i64,
+    /// `W` or `A`.
+    pub charging_rate_unit: Option<String>,
+}
+
+/// `clear-charging-profile`; absent criteria match every profile.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearChargingProfileBody {
+    pub charging_profile_id: Option<i64>,
+    pub evse_id: Option<u32>,
+    /// `ChargingStationMaxProfile` (1.6 `ChargePointMaxProfile`; either name works),
+    /// `TxDefaultProfile`, `TxProfile`, ….
+    pub purpose: Option<String>,
+    pub stack_level: Option<i64>,
+}
+
+/// A charging profile purpose in the version's spelling (1.6 says `ChargePoint` where 2.x
+/// says `ChargingStation`).
+fn purpose(version: OcppVersion, purpose: String) -> String {
+    match (version, purpose.as_str()) {
+        (OcppVersion::V16, "ChargingStationMaxProfile") => "ChargePointMaxProfile".into(),
+        (OcppVersion::V201 | OcppVersion::V21, "ChargePointMaxProfile") => {
+            "ChargingStationMaxProfile".into()
+        }
+        _ => purpose,
+    }
 }
 
 // ------------------------------------------------------------------ body → wire payload
@@ -432,6 +487,49 @@ fn build(
             put(&mut map, "data", data);
             ("DataTransfer", Value::Object(map))
         }
+        Command::GetLocalListVersion => {
+            let _: Map<String, Value> = parse(slug, body)?;
+            ("GetLocalListVersion", json!({}))
+        }
+        Command::CancelReservation => {
+            let b: CancelReservationBody = parse(slug, body)?;
+            (
+                "CancelReservation",
+                json!({"reservationId": b.reservation_id}),
+            )
+        }
+        Command::GetCompositeSchedule => {
+            let b: GetCompositeScheduleBody = parse(slug, body)?;
+            let mut map = Map::new();
+            map.insert(
+                (if v16 { "connectorId" } else { "evseId" }).into(),
+                b.evse_id.into(),
+            );
+            map.insert("duration".into(), b.duration.into());
+            put(&mut map, "chargingRateUnit", b.charging_rate_unit);
+            ("GetCompositeSchedule", Value::Object(map))
+        }
+        Command::ClearChargingProfile => {
+            let b: ClearChargingProfileBody = parse(slug, body)?;
+            let purpose = b.purpose.map(|p| purpose(version, p));
+            let mut map = Map::new();
+            if v16 {
+                put(&mut map, "id", b.charging_profile_id);
+                put(&mut map, "connectorId", b.evse_id);
+                put(&mut map, "chargingProfilePurpose", purpose);
+                put(&mut map, "stackLevel", b.stack_level);
+            } else {
+                put(&mut map, "chargingProfileId", b.charging_profile_id);
+                let mut criteria = Map::new();
+                put(&mut criteria, "evseId", b.evse_id);
+                put(&mut criteria, "chargingProfilePurpose", purpose);
+                put(&mut criteria, "stackLevel", b.stack_level);
+                if !criteria.is_empty() {
+                    map.insert("chargingProfileCriteria".into(), Value::Object(criteria));
+                }
+            }
+            ("ClearChargingProfile", Value::Object(map))
+        }
     })
 }
 
@@ -512,6 +610,10 @@ async fn send_typed(
                 "SetVariables" => SetVariablesRequest,
                 "ClearCache" => ClearCacheRequest,
                 "DataTransfer" => DataTransferRequest,
+                "GetLocalListVersion" => GetLocalListVersionRequest,
+                "CancelReservation" => CancelReservationRequest,
+                "GetCompositeSchedule" => GetCompositeScheduleRequest,
+                "ClearChargingProfile" => ClearChargingProfileRequest,
             )
         };
     }
@@ -527,6 +629,10 @@ async fn send_typed(
             "ChangeConfiguration" => ChangeConfigurationRequest,
             "ClearCache" => ClearCacheRequest,
             "DataTransfer" => DataTransferRequest,
+            "GetLocalListVersion" => GetLocalListVersionRequest,
+            "CancelReservation" => CancelReservationRequest,
+            "GetCompositeSchedule" => GetCompositeScheduleRequest,
+            "ClearChargingProfile" => ClearChargingProfileRequest,
         ),
         OcppVersion::V201 => two_x!(v201),
         OcppVersion::V21 => two_x!(v21),
@@ -632,11 +738,13 @@ async fn audited(
 /// connector_id?}`, `trigger-message {requested_message, evse_id?, connector_id?}`,
 /// `get-configuration {keys?}` (1.6) / `{variables}` (2.x), `set-configuration {key, value}`
 /// (1.6) / `{variables}` (2.x), `clear-cache {}`, `data-transfer {vendor_id, message_id?,
-/// data?}`.
+/// data?}`, `get-local-list-version {}`, `cancel-reservation {reservation_id}`,
+/// `get-composite-schedule {evse_id, duration, charging_rate_unit?}`,
+/// `clear-charging-profile {charging_profile_id?, evse_id?, purpose?, stack_level?}`.
 #[utoipa::path(post, path = "/api/v1/chargers/{id}/commands/{command}", tag = "commands",
     params(
         ("id" = String, Path, description = "charger identity"),
-        ("command" = String, Path, description = "remote-start, remote-stop, reset, unlock, change-availability, trigger-message, get-configuration, set-configuration, clear-cache, data-transfer"),
+        ("command" = String, Path, description = "remote-start, remote-stop, reset, unlock, change-availability, trigger-message, get-configuration, set-configuration, clear-cache, data-transfer, get-local-list-version, cancel-reservation, get-composite-schedule, clear-charging-profile"),
     ),
     request_body(content = Object, description = "the command's body (see above)"),
     responses(
@@ -822,6 +930,20 @@ mod tests {
                 Command::DataTransfer,
                 json!({"vendor_id": "acme", "data": {"a": 1}}),
             ),
+            (Command::GetLocalListVersion, json!({})),
+            (Command::CancelReservation, json!({"reservation_id": 3})),
+            (
+                Command::GetCompositeSchedule,
+                json!({"evse_id": 1, "duration": 3600, "charging_rate_unit": "W"}),
+            ),
+            (
+                Command::ClearChargingProfile,
+                json!({"evse_id": 1, "purpose": "ChargePointMaxProfile", "stack_level": 0}),
+            ),
+            (
+                Command::ClearChargingProfile,
+                json!({"charging_profile_id": 5}),
+            ),
         ];
         for version in OcppVersion::NEWEST_FIRST {
             for (command, body) in &bodies {
@@ -870,6 +992,24 @@ mod tests {
         );
         let plain = json!({"key": "HeartbeatInterval", "value": "60"});
         assert_eq!(redact_secrets(plain.clone()), plain);
+    }
+
+    #[test]
+    fn charging_profile_purposes_use_each_versions_name() {
+        let body = json!({"purpose": "ChargingStationMaxProfile"});
+        assert_eq!(
+            wire(
+                Command::ClearChargingProfile,
+                OcppVersion::V16,
+                body.clone()
+            )
+            .1,
+            json!({"chargingProfilePurpose": "ChargePointMaxProfile"})
+        );
+        assert_eq!(
+            wire(Command::ClearChargingProfile, OcppVersion::V201, body).1,
+            json!({"chargingProfileCriteria": {"chargingProfilePurpose": "ChargingStationMaxProfile"}})
+        );
     }
 
     #[test]

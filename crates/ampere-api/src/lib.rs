@@ -117,7 +117,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         commands::RemoteStartBody, commands::RemoteStopBody, commands::ResetBody,
         commands::UnlockBody, commands::ChangeAvailabilityBody, commands::TriggerMessageBody,
         commands::GetConfigurationBody, commands::SetConfigurationBody, commands::VariableRef,
-        commands::DataTransferBody,
+        commands::DataTransferBody, commands::CancelReservationBody,
+        commands::GetCompositeScheduleBody, commands::ClearChargingProfileBody,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -1081,6 +1081,21 @@ async fn commands_in_ocpp_1_6() {
     );
     assert_eq!(reply.status, 200);
 
+    let (frame, payload, reply) = command_exchange(
+        &server,
+        &mut charger,
+        &format!("{base}/get-composite-schedule"),
+        json!({"evse_id": 1, "duration": 600, "charging_rate_unit": "A"}),
+        Ok(json!({"status": "Rejected"})),
+    )
+    .await;
+    assert_eq!(frame[2], "GetCompositeSchedule");
+    assert_eq!(
+        payload,
+        r#"{"connectorId":1,"duration":600,"chargingRateUnit":"A"}"#
+    );
+    assert_eq!(reply.json()["response"], json!({"status": "Rejected"}));
+
     // CALLERROR → 502 with the charger's code and description.
     let (_, _, reply) = command_exchange(
         &server,
@@ -1273,6 +1288,21 @@ async fn commands_in_ocpp_2_0_1() {
         payload,
         r#"{"setVariableData":[{"attributeValue":"60","component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"}}]}"#
     );
+
+    let (frame, payload, reply) = command_exchange(
+        &server,
+        &mut charger,
+        &format!("{base}/clear-charging-profile"),
+        json!({"evse_id": 1, "purpose": "ChargePointMaxProfile"}),
+        Ok(json!({"status": "Unknown"})),
+    )
+    .await;
+    assert_eq!(frame[2], "ClearChargingProfile");
+    assert_eq!(
+        payload,
+        r#"{"chargingProfileCriteria":{"evseId":1,"chargingProfilePurpose":"ChargingStationMaxProfile"}}"#
+    );
+    assert_eq!(reply.json()["response"], json!({"status": "Unknown"}));
 
     // CALLERROR → 502.
     let (_, _, reply) = command_exchange(
