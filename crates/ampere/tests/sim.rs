@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ampere_domain::{Storage, TransactionFilter, TransactionStatus};
 use ampere_sim::{ChargerProfile, SimConfig, Simulation, VersionMix};
+use serde_json::json;
 
 use common::{Server, cli};
 
@@ -166,4 +167,293 @@ fn the_sim_command_runs_for_its_duration_and_reports() {
         assert!(listed.contains(id), "{listed}");
     }
     assert!(server.terminate().success());
+}
+
+/// A bootstrap admin token for the API test (long enough for `AMPERE_API_TOKEN`).
+const ADMIN: &str = "sim-test-admin-token-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// `ampere serve` with the API token set; returns the process and its ws:// and http://
+/// bases.
+fn serve_with_api(data_dir: &std::path::Path) -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(common::BIN)
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--ocpp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(["--unknown-chargers", "accept"])
+        .env("RUST_LOG", "warn")
+        .env("AMPERE_API_TOKEN", ADMIN)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ampere serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep reading after the banner so the server never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let (mut ws, mut http) = (None, None);
+    while ws.is_none() || http.is_none() {
+        let line = banner
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server prints where it listens");
+        if let Some(at) = line.find("ws://") {
+            ws = line[at..].split("/ocpp/").next().map(str::to_owned);
+        }
+        if line.contains("REST API")
+            && let Some(at) = line.find("http://")
+        {
+            http = line[at..].split("/api/v1").next().map(str::to_owned);
+        }
+    }
+    (child, ws.unwrap_or_default(), http.unwrap_or_default())
+}
+
+/// One HTTP/1.1 request with the admin token; the status and the JSON body.
+async fn api(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connect to the API");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Authorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+        .await
+        .expect("an HTTP answer within 30 s")
+        .expect("read");
+    let text = String::from_utf8(raw).expect("UTF-8");
+    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        // Chunks: hex size line, data, CRLF; a 0 size ends.
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = tail[size..].trim_start_matches("\r\n");
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// POSTs a command and returns the charger's response payload (the command must succeed).
+async fn command(
+    base: &str,
+    charger: &str,
+    name: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let path = format!("/api/v1/chargers/{charger}/commands/{name}");
+    let (status, answer) = api(base, "POST", &path, Some(body)).await;
+    assert_eq!(status, 200, "{charger} {name}: {answer}");
+    answer["response"].clone()
+}
+
+/// Polls `check` every 100 ms for up to 15 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every command of the API, sent by Ampere to simulated chargers of each version, is
+/// answered as a charger answers it, and the ones that act (remote start/stop, reset) act.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_commands_are_answered_by_simulated_chargers_of_each_version() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    cli(data_dir.path(), &["id-token", "add", "SIMTOKEN"]);
+    let (mut server, ws, http) = serve_with_api(data_dir.path());
+
+    // SIM-00001 speaks 1.6, SIM-00002 2.0.1, SIM-00003 2.1; no driver comes by itself.
+    let sim = Simulation::start(SimConfig {
+        url: format!("{ws}/ocpp"),
+        chargers: 3,
+        versions: VersionMix::parse("mix").expect("mix"),
+        id_prefix: "SIM".into(),
+        password: None,
+        connect_rate: 100,
+        seed: 11,
+        profile: ChargerProfile {
+            session_interval: Duration::from_secs(1_000_000),
+            meter_interval: Duration::from_millis(500),
+            reboot_delay: Duration::from_millis(200),
+            ..ChargerProfile::default()
+        },
+    });
+    let online = |id: &'static str| {
+        let http = http.clone();
+        async move {
+            let (status, charger) =
+                api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+            status == 200
+                && charger["online"] == true
+                && charger["registration_status"] == "Accepted"
+        }
+    };
+
+    for (id, v16) in [
+        ("SIM-00001", true),
+        ("SIM-00002", false),
+        ("SIM-00003", false),
+    ] {
+        eventually(&format!("{id} online"), || online(id)).await;
+
+        // Configuration: a 1.6 key, or a 2.x variable.
+        let (set, get) = if v16 {
+            (
+                json!({"key": "HeartbeatInterval", "value": "42"}),
+                json!({"keys": ["HeartbeatInterval"]}),
+            )
+        } else {
+            let variable = json!({"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"});
+            let mut with_value = variable.clone();
+            with_value["value"] = json!("42");
+            (
+                json!({"variables": [with_value]}),
+                json!({"variables": [variable]}),
+            )
+        };
+        let answer = command(&http, id, "set-configuration", set).await;
+        let got = command(&http, id, "get-configuration", get).await;
+        if v16 {
+            assert_eq!(answer, json!({"status": "Accepted"}));
+            assert_eq!(got["configurationKey"][0]["value"], "42", "{got}");
+        } else {
+            assert_eq!(
+                answer["setVariableResult"][0]["attributeStatus"], "Accepted",
+                "{answer}"
+            );
+            assert_eq!(got["getVariableResult"][0]["attributeValue"], "42", "{got}");
+        }
+
+        // Remote start: the transaction appears; remote stop: it completes.
+        let answer = command(
+            &http,
+            id,
+            "remote-start",
+            json!({"id_token": "SIMTOKEN", "evse_id": 1}),
+        )
+        .await;
+        assert_eq!(answer["status"], "Accepted", "{answer}");
+        let list = format!("/api/v1/transactions?charger_id={id}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let transaction_id = loop {
+            let (_, page) = api(&http, "GET", &format!("{list}&status=active"), None).await;
+            if let Some(t) = page["items"].get(0) {
+                break t["transaction_id"].clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id}'s transaction: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let stop_id = if v16 {
+            json!(transaction_id.as_str().and_then(|t| t.parse::<i64>().ok()))
+        } else {
+            transaction_id.clone()
+        };
+        // Let it charge a moment.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let answer = command(&http, id, "remote-stop", json!({"transaction_id": stop_id})).await;
+        assert_eq!(answer["status"], "Accepted", "{answer}");
+        eventually(&format!("{id}'s transaction completed"), || {
+            let (http, list) = (http.clone(), list.clone());
+            async move {
+                let (_, page) = api(&http, "GET", &format!("{list}&status=completed"), None).await;
+                page["items"]
+                    .get(0)
+                    .is_some_and(|t| t["energy_wh"].as_f64().is_some_and(|e| e > 0.0))
+            }
+        })
+        .await;
+
+        // Commands that answer without acting much.
+        let answer = command(&http, id, "unlock", json!({"evse_id": 1})).await;
+        assert_eq!(answer["status"], "Unlocked", "{answer}");
+        let answer = command(
+            &http,
+            id,
+            "trigger-message",
+            json!({"requested_message": "Heartbeat"}),
+        )
+        .await;
+        assert_eq!(answer["status"], "Accepted", "{answer}");
+        for status in ["Inoperative", "Operative"] {
+            let answer = command(
+                &http,
+                id,
+                "change-availability",
+                json!({"operational_status": status}),
+            )
+            .await;
+            assert_eq!(answer["status"], "Accepted", "{status}: {answer}");
+        }
+        let answer = command(&http, id, "clear-cache", json!({})).await;
+        assert_eq!(answer["status"], "Accepted", "{answer}");
+        let answer = command(
+            &http,
+            id,
+            "data-transfer",
+            json!({"vendor_id": "Elsewhere"}),
+        )
+        .await;
+        assert_eq!(answer["status"], "UnknownVendorId", "{answer}");
+
+        // Reset: accepted, the charger reboots and comes back accepted.
+        let answer = command(&http, id, "reset", json!({"type": "Hard"})).await;
+        assert_eq!(answer["status"], "Accepted", "{answer}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        eventually(&format!("{id} back after its reboot"), || online(id)).await;
+    }
+
+    let summary = sim.stop(Duration::from_secs(20)).await;
+    assert_eq!(summary.reboots, 3, "{summary}");
+    assert_eq!(summary.sessions_completed, 3, "{summary}");
+    assert_eq!(summary.call_errors, 0, "{summary}");
+    assert_eq!(summary.invalid_answers, 0, "{summary}");
+    let _ = server.kill();
+    let _ = server.wait();
 }
