@@ -9,7 +9,10 @@ use std::time::Duration;
 /// configures it once.
 pub use ampere_domain::UnknownChargerPolicy;
 
-/// Settings of one plain-WebSocket (`ws://`) OCPP listener.
+use crate::tls::TlsConfig;
+
+/// Settings of the OCPP listeners: the plain-WebSocket (`ws://`) one, always, and the TLS
+/// (`wss://`) one when [`tls`](Self::tls) is set. Both share every limit below.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Where chargers connect. Default `0.0.0.0:8180`.
@@ -53,6 +56,9 @@ pub struct GatewayConfig {
     pub accept_any_path_prefix: bool,
     /// What to do with chargers the directory does not know. Default `Pending`.
     pub unknown_chargers: UnknownChargerPolicy,
+    /// The TLS listener for security profiles 2 and 3 (and profile-1 chargers that choose
+    /// TLS). Default none: plain `ws://` only, and profile-2/3 chargers cannot connect.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for GatewayConfig {
@@ -74,6 +80,7 @@ impl Default for GatewayConfig {
             shutdown_grace: Duration::from_secs(10),
             accept_any_path_prefix: false,
             unknown_chargers: UnknownChargerPolicy::default(),
+            tls: None,
         }
     }
 }

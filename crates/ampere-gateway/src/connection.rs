@@ -32,7 +32,7 @@ use crate::commands::CommandError;
 use crate::config::GatewayConfig;
 use crate::handler::{CallHandler, ConnectionEvent, DisconnectReason};
 use crate::registry::{Registry, Session};
-use crate::socket::ChargerSocket;
+use crate::socket::{ChargerSocket, Transport};
 
 type Ws = WebSocketStream<ChargerSocket>;
 
@@ -633,11 +633,15 @@ impl Connection {
         }
         // The socket is read directly: after a capacity error tungstenite's reader is in the
         // middle of the refused frame.
-        let _ = timeout(CLOSE_LINGER, discard_until_eof(self.ws().get_mut().tcp())).await;
+        let _ = timeout(
+            CLOSE_LINGER,
+            discard_until_eof(self.ws().get_mut().transport()),
+        )
+        .await;
     }
 }
 
-async fn discard_until_eof(socket: &mut tokio::net::TcpStream) {
+async fn discard_until_eof(socket: &mut Transport) {
     let _ = socket.shutdown().await;
     let mut buf = vec![0u8; 4096];
     let mut total = 0;

@@ -13,8 +13,7 @@ use ampere_ocpp::OcppVersion;
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use base64::Engine as _;
 use percent_encoding::percent_decode_str;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
 use tokio_tungstenite::tungstenite::http::{self, HeaderMap, HeaderValue, Request, StatusCode};
@@ -79,6 +78,16 @@ pub(crate) enum Abort {
     Closed,
 }
 
+/// What the transport under the request proved before the request was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// Plain `ws://`: security profile 1 only.
+    Plain,
+    /// `wss://`. `client_identity` is the common name of the client certificate the charger
+    /// presented and the TLS layer verified against the client CA, if any.
+    Tls { client_identity: Option<String> },
+}
+
 /// What the handshake needs besides the socket.
 pub(crate) struct HandshakeContext {
     pub(crate) config: Arc<GatewayConfig>,
@@ -88,9 +97,10 @@ pub(crate) struct HandshakeContext {
 
 /// Reads the upgrade request from `stream` and, when the charger may connect, writes the
 /// `101` answer. A refusal is returned for the caller to send.
-pub(crate) async fn accept(
-    stream: &mut TcpStream,
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     ctx: &HandshakeContext,
+    channel: &Channel,
 ) -> Result<Result<Admitted, Refusal>, Abort> {
     let (request, leftover) = match read_request(stream).await? {
         Ok(parsed) => parsed,
@@ -99,7 +109,7 @@ pub(crate) async fn accept(
             return Ok(Err(refusal));
         }
     };
-    let admitted = match admit(&request, ctx).await {
+    let admitted = match admit(&request, ctx, channel).await {
         Ok((charger_id, version, known)) => Admitted {
             charger_id,
             version,
@@ -137,6 +147,7 @@ pub(crate) async fn accept(
 async fn admit(
     request: &Request<()>,
     ctx: &HandshakeContext,
+    channel: &Channel,
 ) -> Result<(ChargerId, OcppVersion, bool), Refusal> {
     if request.method() != http::Method::GET {
         return Err(Refusal::new(
@@ -159,6 +170,20 @@ async fn admit(
         )
     })?;
 
+    // A verified client certificate names one charger: it is never good for another one,
+    // whatever that charger's profile (a stolen or misissued certificate must not open a
+    // second identity).
+    if let Channel::Tls {
+        client_identity: Some(name),
+    } = channel
+        && name != charger_id.as_str()
+    {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "the client certificate is not for this charger",
+        ));
+    }
+
     let registration = ctx.directory.lookup(&charger_id).await.map_err(|error| {
         tracing::error!(charger_id = %charger_id, %error, "charger lookup failed");
         Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "try again later")
@@ -173,14 +198,26 @@ async fn admit(
             }
         };
     };
-    if auth.security_profile >= 2 {
-        return Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "charger uses security profile {}: connect over TLS",
-                auth.security_profile
-            ),
-        ));
+    match (channel, auth.security_profile) {
+        (Channel::Plain, profile) if profile >= 2 => {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("charger uses security profile {profile}: connect over TLS"),
+            ));
+        }
+        // Profile 3 authenticates with the certificate alone (its name was checked above);
+        // a password, even the right one, is not enough.
+        (Channel::Tls { client_identity }, profile) if profile >= 3 => {
+            return match client_identity {
+                Some(_) => Ok((charger_id, version, true)),
+                None => Err(Refusal::new(
+                    StatusCode::FORBIDDEN,
+                    "charger uses security profile 3: a client certificate is required",
+                )),
+            };
+        }
+        // Profiles 1 and 2 (profile 1 may use TLS: an upgrade is never refused).
+        _ => {}
     }
     if let Some(hash) = auth.password_hash {
         let unauthorized = || Refusal::new(StatusCode::UNAUTHORIZED, "authentication required");
@@ -196,8 +233,8 @@ async fn admit(
 }
 
 /// Reads the request head; returns it with whatever followed it.
-async fn read_request(
-    stream: &mut TcpStream,
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
 ) -> Result<Result<(Request<()>, Vec<u8>), Refusal>, Abort> {
     let mut buf = Vec::with_capacity(1024);
     loop {

@@ -1,5 +1,5 @@
-//! The charger-facing WebSocket server: subprotocols, security profile 1, sessions, call
-//! correlation.
+//! The charger-facing WebSocket server: subprotocols, security profiles 1–3 (plain `ws://`
+//! and TLS `wss://` listeners side by side), sessions, call correlation.
 //!
 //! [`Gateway::bind`] starts a listener; each admitted charger gets one task that hands its
 //! CALLs, in order, to a [`CallHandler`] and sends the answers back. [`Commands`] sends
@@ -52,9 +52,12 @@ mod handshake;
 mod registry;
 mod server;
 mod socket;
+mod tls;
 
 pub use commands::{CommandError, Commands};
 pub use config::{GatewayConfig, UnknownChargerPolicy};
 pub use directory::{ChargerAuth, ChargerDirectory, DirectoryError};
 pub use handler::{CallHandler, ConnectionEvent, DisconnectReason, SessionInfo};
+pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub use server::{Gateway, RunningGateway};
+pub use tls::{TlsConfig, TlsError};

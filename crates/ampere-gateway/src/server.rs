@@ -1,5 +1,6 @@
-//! The listener: accepts TCP connections within the connection limit, runs each handshake
-//! under a timeout, and starts one task per admitted charger.
+//! The listeners (plain and, when configured, TLS): accept TCP connections within the one
+//! connection limit they share, run each handshake (TLS, then HTTP) under one timeout, and
+//! start one task per admitted charger.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +11,8 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
@@ -22,9 +24,10 @@ use crate::config::GatewayConfig;
 use crate::connection::{Connection, ConnectionContext};
 use crate::directory::ChargerDirectory;
 use crate::handler::{CallHandler, SessionInfo};
-use crate::handshake::{self, Abort, HandshakeContext, PasswordChecker, Refusal};
+use crate::handshake::{self, Abort, Channel, HandshakeContext, PasswordChecker, Refusal};
 use crate::registry::{Registry, Session};
-use crate::socket::ChargerSocket;
+use crate::socket::{ChargerSocket, Transport};
+use crate::tls;
 
 /// WebSocket read buffer per connection. Small on purpose: most OCPP messages are a few
 /// hundred bytes, and this buffer is allocated for every idle charger. A bigger message grows
@@ -43,7 +46,9 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 pub struct Gateway;
 
 impl Gateway {
-    /// Binds `config.ocpp_addr` and starts accepting chargers. Runs until `shutdown` is
+    /// Binds `config.ocpp_addr` (and `config.tls`'s address, when set) and starts accepting
+    /// chargers. Fails when a listener cannot be bound or the TLS settings are unusable
+    /// (`InvalidInput`). Runs until `shutdown` is
     /// cancelled; then stops accepting, closes every charger with 1001 (Going Away) after
     /// its in-flight CALLs are handled (at most `shutdown_grace`), and
     /// [`RunningGateway::join`] returns.
@@ -53,8 +58,25 @@ impl Gateway {
         handler: Arc<dyn CallHandler>,
         shutdown: CancellationToken,
     ) -> io::Result<RunningGateway> {
+        let tls_acceptor = match &config.tls {
+            Some(settings) => Some(TlsAcceptor::from(
+                tls::server_config(settings)
+                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?,
+            )),
+            None => None,
+        };
         let listener = TcpListener::bind(config.ocpp_addr).await?;
         let local_addr = listener.local_addr()?;
+        let tls_listener = match (&config.tls, tls_acceptor) {
+            (Some(settings), Some(acceptor)) => {
+                Some((TcpListener::bind(settings.addr).await?, acceptor))
+            }
+            _ => None,
+        };
+        let tls_local_addr = match &tls_listener {
+            Some((listener, _)) => Some(listener.local_addr()?),
+            None => None,
+        };
         let config = Arc::new(config);
         let registry = Arc::new(Registry::default());
         let commands = Commands::new(
@@ -87,10 +109,27 @@ impl Gateway {
             tracker: TaskTracker::new(),
         });
         let permits = Arc::new(Semaphore::new(config.max_connections));
-        tracing::info!(addr = %local_addr, "OCPP gateway listening");
-        let accept = tokio::spawn(accept_loop(listener, shared.clone(), permits, shutdown));
+        tracing::info!(addr = %local_addr, "OCPP gateway listening (ws)");
+        let mut accept = vec![tokio::spawn(accept_loop(
+            listener,
+            None,
+            shared.clone(),
+            permits.clone(),
+            shutdown.clone(),
+        ))];
+        if let Some((listener, acceptor)) = tls_listener {
+            tracing::info!(addr = ?tls_local_addr, "OCPP gateway listening (wss)");
+            accept.push(tokio::spawn(accept_loop(
+                listener,
+                Some(acceptor),
+                shared.clone(),
+                permits,
+                shutdown,
+            )));
+        }
         Ok(RunningGateway {
             local_addr,
+            tls_local_addr,
             commands,
             accept,
             shared,
@@ -101,8 +140,10 @@ impl Gateway {
 /// A gateway that is accepting chargers.
 pub struct RunningGateway {
     local_addr: SocketAddr,
+    tls_local_addr: Option<SocketAddr>,
     commands: Commands,
-    accept: tokio::task::JoinHandle<()>,
+    /// The accept loops: plain first, then TLS when configured.
+    accept: Vec<tokio::task::JoinHandle<()>>,
     shared: Arc<Shared>,
 }
 
@@ -110,6 +151,7 @@ impl std::fmt::Debug for RunningGateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningGateway")
             .field("local_addr", &self.local_addr)
+            .field("tls_local_addr", &self.tls_local_addr)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +162,11 @@ impl RunningGateway {
         self.local_addr
     }
 
+    /// The address the TLS listener actually bound, when one is configured.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.tls_local_addr
+    }
+
     /// The handle for CSMS-initiated calls.
     pub fn commands(&self) -> Commands {
         self.commands.clone()
@@ -128,8 +175,10 @@ impl RunningGateway {
     /// Waits until the gateway has shut down: the accept loop has stopped and every
     /// connection has been closed.
     pub async fn join(self) {
-        if let Err(error) = self.accept.await {
-            tracing::error!(%error, "accept loop failed");
+        for accept in self.accept {
+            if let Err(error) = accept.await {
+                tracing::error!(%error, "accept loop failed");
+            }
         }
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
@@ -146,8 +195,10 @@ struct Shared {
     tracker: TaskTracker,
 }
 
+/// Accepts connections on one listener; `tls` is set for the `wss://` one.
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     shutdown: CancellationToken,
@@ -178,11 +229,17 @@ async fn accept_loop(
             Ok(permit) => {
                 let span = tracing::info_span!("connection", %remote);
                 shared.tracker.spawn(
-                    serve_connection(shared.clone(), stream, remote, permit).instrument(span),
+                    serve_connection(shared.clone(), stream, remote, permit, tls.clone())
+                        .instrument(span),
                 );
             }
             Err(_) => {
                 tracing::warn!(%remote, "connection limit reached; refusing");
+                // A TLS client could only read a 503 after a full TLS handshake, the very
+                // work the limit is there to bound: it is simply dropped.
+                if tls.is_some() {
+                    continue;
+                }
                 if let Ok(permit) = busy_answers.clone().try_acquire_owned() {
                     shared.tracker.spawn(async move {
                         answer_busy(stream).await;
@@ -197,15 +254,43 @@ async fn accept_loop(
 
 async fn serve_connection(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     remote: SocketAddr,
     _permit: OwnedSemaphorePermit,
+    tls: Option<TlsAcceptor>,
 ) {
     let _ = stream.set_nodelay(true);
-    let config = &shared.handshake.config;
-    let handshake = timeout(
-        config.handshake_timeout,
-        handshake::accept(&mut stream, &shared.handshake),
+    // One deadline for the whole handshake, TLS included: a slow client gets no more time
+    // on the TLS port than on the plain one.
+    let deadline = Instant::now() + shared.handshake.config.handshake_timeout;
+    let (mut stream, channel) = match tls {
+        None => (Transport::Plain(stream), Channel::Plain),
+        Some(acceptor) => {
+            let accepted = tokio::select! {
+                () = shared.connection.shutdown.cancelled() => return,
+                accepted = timeout_at(deadline, acceptor.accept(stream)) => accepted,
+            };
+            match accepted {
+                Ok(Ok(stream)) => {
+                    let client_identity = client_identity(&stream);
+                    let channel = Channel::Tls { client_identity };
+                    (Transport::Tls(Box::new(stream)), channel)
+                }
+                Ok(Err(error)) => {
+                    // An untrusted or expired client certificate ends here too.
+                    tracing::info!(%error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!("TLS handshake timed out");
+                    return;
+                }
+            }
+        }
+    };
+    let handshake = timeout_at(
+        deadline,
+        handshake::accept(&mut stream, &shared.handshake, &channel),
     );
     let outcome = tokio::select! {
         () = shared.connection.shutdown.cancelled() => return,
@@ -250,8 +335,18 @@ async fn serve_connection(
         .await;
 }
 
+/// The name in the client certificate that rustls verified, if the client sent one.
+fn client_identity(stream: &tokio_rustls::server::TlsStream<TcpStream>) -> Option<String> {
+    let certificate = stream.get_ref().1.peer_certificates()?.first()?;
+    let identity = tls::certificate_identity(certificate);
+    if identity.is_none() {
+        tracing::info!("client certificate has no single subject common name; ignored");
+    }
+    identity
+}
+
 /// Sends an HTTP error and closes.
-async fn refuse(mut stream: TcpStream, refusal: &Refusal) {
+async fn refuse(mut stream: impl tokio::io::AsyncWrite + Unpin, refusal: &Refusal) {
     let _ = timeout(REFUSAL_TIMEOUT, async {
         stream.write_all(refusal.to_http().as_bytes()).await?;
         stream.shutdown().await

@@ -1,4 +1,4 @@
-//! The charger's TCP socket as tungstenite sees it: reads stop at WebSocket frame boundaries.
+//! The charger's socket (TCP or TLS) as tungstenite sees it: reads stop at WebSocket frame boundaries.
 //!
 //! tungstenite reads into a buffer that grows to the largest frame received and keeps that
 //! capacity for the life of the connection, so one 60 KiB NotifyReport would cost an idle
@@ -13,18 +13,65 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+/// The connection under the WebSocket: plain TCP (`ws://`) or TLS over TCP (`wss://`).
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Self::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 pub(crate) struct ChargerSocket {
-    tcp: TcpStream,
+    transport: Transport,
     /// Bytes the client sent right after its upgrade request, served before the socket.
     early: Vec<u8>,
     frame: FrameTracker,
 }
 
 impl ChargerSocket {
-    pub(crate) fn new(tcp: TcpStream, early: Vec<u8>) -> Self {
+    pub(crate) fn new(transport: Transport, early: Vec<u8>) -> Self {
         Self {
-            tcp,
+            transport,
             early,
             frame: FrameTracker::default(),
         }
@@ -35,9 +82,9 @@ impl ChargerSocket {
         self.frame.at_boundary()
     }
 
-    /// The raw socket, for discarding input after a close (tungstenite is done with it).
-    pub(crate) fn tcp(&mut self) -> &mut TcpStream {
-        &mut self.tcp
+    /// The raw transport, for discarding input after a close (tungstenite is done with it).
+    pub(crate) fn transport(&mut self) -> &mut Transport {
+        &mut self.transport
     }
 }
 
@@ -55,7 +102,7 @@ impl AsyncRead for ChargerSocket {
         let dst = buf.initialize_unfilled_to(limit);
         let n = if this.early.is_empty() {
             let mut limited = ReadBuf::new(dst);
-            ready!(Pin::new(&mut this.tcp).poll_read(cx, &mut limited))?;
+            ready!(Pin::new(&mut this.transport).poll_read(cx, &mut limited))?;
             limited.filled().len()
         } else {
             let n = limit.min(this.early.len());
@@ -78,15 +125,15 @@ impl AsyncWrite for ChargerSocket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().transport).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+        Pin::new(&mut self.get_mut().transport).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+        Pin::new(&mut self.get_mut().transport).poll_shutdown(cx)
     }
 }
 

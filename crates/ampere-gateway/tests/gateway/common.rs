@@ -173,6 +173,8 @@ impl CallHandler for FakeHandler {
 
 pub struct TestGateway {
     pub addr: std::net::SocketAddr,
+    /// The TLS listener's address, when the config has one.
+    pub tls_addr: Option<std::net::SocketAddr>,
     pub commands: Commands,
     pub shutdown: CancellationToken,
     pub directory: Arc<FakeDirectory>,
@@ -190,10 +192,12 @@ impl TestGateway {
             .await
             .expect("bind");
         let addr = running.local_addr();
+        let tls_addr = running.tls_local_addr();
         let commands = running.commands();
         let join = tokio::spawn(running.join());
         Self {
             addr,
+            tls_addr,
             commands,
             shutdown,
             directory,
