@@ -718,12 +718,20 @@ async fn audited(
         Ok(answer) => json!({"status": 200, "response": answer.response}),
         Err(error) => json!({"status": error.status().as_u16(), "problem": error.problem()}),
     };
+    let request = redact_secrets(request);
+    // Live subscribers see every command to a charger with its outcome.
+    if state.events.has_subscribers() {
+        let data = crate::events::command_data(&action, request.clone(), &outcome);
+        state
+            .events
+            .publish(charger, crate::events::EventType::Command, data);
+    }
     audit(
         state,
         caller,
         action,
         Some(charger.to_owned()),
-        redact_secrets(request),
+        request,
         outcome,
     )
     .await;

@@ -10,14 +10,18 @@
 //! - Commands to chargers go through the gateway's `Commands` in the charger's own version
 //!   ([`commands`]), and are written to the audit log with the charger's answer.
 //!
-//! Wiring: `ampere_api::router(ApiState { services, tokens, commands })`, merged into the
-//! HTTP listener's router.
+//! - Live events: server-sent events at `/api/v1/events` from an [`events::EventBus`] that
+//!   the binary feeds from its OCPP adapter and the command handlers feed with commands.
+//!
+//! Wiring: `ampere_api::router(ApiState { services, tokens, commands, events })`, merged into
+//! the HTTP listener's router.
 
 pub mod api_tokens;
 pub mod auth;
 pub mod chargers;
 pub mod commands;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod id_tokens;
 pub mod page;
@@ -31,6 +35,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ApiError;
+use crate::events::EventBus;
 
 /// What the handlers need.
 #[derive(Clone)]
@@ -38,6 +43,7 @@ pub struct ApiState {
     pub services: Services,
     pub tokens: ApiTokenService,
     pub commands: Commands,
+    pub events: EventBus,
 }
 
 /// The API's routes, all under `/api/v1`.
@@ -53,6 +59,7 @@ pub fn router(state: ApiState) -> axum::Router {
             axum::routing::delete(api_tokens::revoke),
         )
         .route("/audit-log", get(api_tokens::audit_log))
+        .route("/events", get(events::events))
         .route("/chargers", post(chargers::create).get(chargers::list))
         .route(
             "/chargers/{id}",
@@ -110,6 +117,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
         commands::command, commands::raw,
+        events::events,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
     ),
@@ -119,12 +127,14 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         commands::GetConfigurationBody, commands::SetConfigurationBody, commands::VariableRef,
         commands::DataTransferBody, commands::CancelReservationBody,
         commands::GetCompositeScheduleBody, commands::ClearChargingProfileBody,
+        events::Event, events::EventType,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "api-tokens", description = "API tokens and the audit log (admin only)"),
         (name = "chargers", description = "Registered chargers and their live state"),
         (name = "commands", description = "Calls to connected chargers"),
+        (name = "events", description = "Live events as server-sent events"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),
         (name = "transactions", description = "Charging sessions"),
     )

@@ -89,7 +89,7 @@ fn wh(d: Option<Decimal>) -> Option<f64> {
     d.and_then(|d| d.to_f64())
 }
 
-fn to_view(t: Transaction) -> TransactionView {
+pub(crate) fn to_view(t: Transaction) -> TransactionView {
     TransactionView {
         id: t.serial,
         transaction_id: t.id.as_str().to_owned(),

@@ -23,6 +23,7 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/chargers/{id}/status-history", &["get"]),
         ("/api/v1/chargers/{id}/commands/{command}", &["post"]),
         ("/api/v1/chargers/{id}/ocpp/{action}", &["post"]),
+        ("/api/v1/events", &["get"]),
         ("/api/v1/id-tokens", &["get", "post"]),
         ("/api/v1/id-tokens/import", &["post"]),
         ("/api/v1/id-tokens/{id_token}", &["delete", "get", "patch"]),
@@ -66,5 +67,23 @@ fn document_is_openapi_3_1_with_every_path() {
         "evses",
     ] {
         assert!(charger.get(field).is_some(), "ChargerView.{field} missing");
+    }
+}
+
+#[test]
+fn events_are_documented_as_an_event_stream() {
+    let doc: Value = serde_json::from_str(&ApiDoc::openapi().to_json().unwrap()).unwrap();
+    let ok = &doc["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"];
+    assert!(ok.get("text/event-stream").is_some(), "{ok}");
+    let params: Vec<&str> = doc["paths"]["/api/v1/events"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["charger_id", "type"]);
+    let event = &doc["components"]["schemas"]["Event"]["properties"];
+    for field in ["id", "time", "charger_id", "type", "data"] {
+        assert!(event.get(field).is_some(), "Event.{field} missing: {event}");
     }
 }

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use ampere_api::ApiState;
+use ampere_api::events::{self, EventBus};
 use ampere_domain::{ApiTokenService, Bootstrap, Services, SystemClock};
 use ampere_gateway::{Commands, Gateway};
 use ampere_ocpp_handlers::Router;
@@ -30,6 +31,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let tokens = ApiTokenService::new(store.clone(), Arc::new(SystemClock));
     let bootstrap = bootstrap_api_token(&tokens).await?;
     let shutdown = CancellationToken::new();
+    let events = EventBus::new(events::DEFAULT_CAPACITY);
 
     let gateway = Gateway::bind(
         wiring::gateway_config(&config),
@@ -40,6 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             router: Router::new(services.clone(), Arc::new(SystemClock)),
             services: services.clone(),
             unknown_chargers: wiring::unknown_charger_policy(&config),
+            events: events.clone(),
         }),
         shutdown.clone(),
     )
@@ -54,6 +57,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         services: services.clone(),
         tokens,
         commands: gateway.commands(),
+        events: events.clone(),
     });
     let app = axum::Router::new()
         .route("/health", get(health))
@@ -74,6 +78,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     wait_for_signal().await;
     tracing::info!("shutting down: closing charger connections");
     shutdown.cancel();
+    // Open event streams end, or the HTTP server's graceful shutdown would wait on them.
+    events.close();
     gateway.join().await;
     match http.await {
         Ok(Ok(())) => {}

@@ -9,6 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use ampere_api::events::EventBus;
 use ampere_domain::{
     ChargerConfig, ChargerId, ConnectionEventKind, Services, SystemClock, UnknownChargerPolicy,
 };
@@ -89,11 +90,13 @@ impl ChargerDirectory for Directory {
 }
 
 /// The gateway hands over what chargers say; the router answers it and the domain records
-/// the connection life cycle.
+/// the connection life cycle. Answered calls and connection changes are published as live
+/// events.
 pub struct OcppHandler {
     pub router: Router,
     pub services: Services,
     pub unknown_chargers: UnknownChargerPolicy,
+    pub events: EventBus,
 }
 
 fn context(session: &SessionInfo) -> ChargerContext {
@@ -112,9 +115,27 @@ impl CallHandler for OcppHandler {
         action: &str,
         payload: Value,
     ) -> Result<Value, CallError> {
-        self.router
+        // The request is kept only when someone listens for events.
+        let request = self.events.has_subscribers().then(|| payload.clone());
+        let answer = self
+            .router
             .handle_call(&context(session), action, payload)
-            .await
+            .await;
+        // Published after the router answered (and so committed), before the answer goes
+        // out, in the charger's call order.
+        if let (Some(request), Ok(response)) = (&request, &answer) {
+            self.events
+                .charger_call(
+                    &self.services,
+                    &session.charger_id,
+                    session.version,
+                    action,
+                    request,
+                    response,
+                )
+                .await;
+        }
+        answer
     }
 
     async fn handle_send(&self, session: &SessionInfo, action: &str, payload: Value) {
@@ -158,5 +179,20 @@ impl CallHandler for OcppHandler {
         if let Err(error) = chargers.record_connection_event(&record).await {
             tracing::error!(%error, "cannot record connection event");
         }
+        let state = match record.kind {
+            ConnectionEventKind::Connected => "connected",
+            ConnectionEventKind::Disconnected => "disconnected",
+            ConnectionEventKind::TakenOver => "taken_over",
+        };
+        self.events.connection(
+            &record.charger,
+            state,
+            serde_json::json!({
+                "protocol": record.protocol,
+                "remote_addr": record.remote_addr,
+                "connection_id": record.connection_id,
+                "reason": record.reason,
+            }),
+        );
     }
 }
