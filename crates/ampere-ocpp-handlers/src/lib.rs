@@ -4,7 +4,9 @@
 //! may send it, check the charger's registration, validate the payload against the official
 //! schema, decode it into the generated type, call the handler, encode and validate the
 //! answer, map errors to CALLERROR codes, trace it all). The handlers are plain functions,
-//! one file per action per version (`v16/`, `v201/`, `v21/`), of the shape
+//! one file per action: `v16/` for 1.6, `two_x/` for what 2.0.1 and 2.1 answer alike
+//! (written once, instantiated for each version's types), `v21/` for what only 2.1 has. Each
+//! is of the shape
 //! `async fn handle(ctx: &Ctx<'_>, request: XxxRequest) -> Result<XxxResponse, CallError>`:
 //! they translate the wire types into version-neutral domain calls
 //! ([`ampere_domain::Services`]) and the domain's answer back, and return it; they never
@@ -12,7 +14,7 @@
 //!
 //! Version differences stay here: the domain has one transaction service that 1.6
 //! Start/StopTransaction and 2.x TransactionEvent both feed, one meter-value model, one
-//! status model. Mapping that 2.0.1 and 2.1 share lives once, in `two_x.rs`; the 1.6
+//! status model. Mapping that 2.0.1 and 2.1 share lives once, in `two_x/map.rs`; the 1.6
 //! mapping in `v16/map.rs`.
 //!
 //! Architecture invariant: this crate depends on the protocol (`ampere-ocpp`) and the

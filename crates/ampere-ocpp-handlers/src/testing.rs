@@ -160,3 +160,25 @@ pub(crate) fn minimal_request(version: OcppVersion, action: &str) -> Value {
         .expect("minimal_requests.json is JSON");
     all[version.to_string()][action].clone()
 }
+
+/// Runs each named `async fn(OcppVersion)` of the calling module as two tests, `<name>::v201`
+/// and `<name>::v21`: the tests of an action whose handler is written once for both 2.x
+/// versions (`crate::two_x`) check it in both.
+macro_rules! two_x_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn v201() {
+                    super::$name(ampere_ocpp::OcppVersion::V201).await;
+                }
+
+                #[tokio::test]
+                async fn v21() {
+                    super::$name(ampere_ocpp::OcppVersion::V21).await;
+                }
+            }
+        )+
+    };
+}
+pub(crate) use two_x_tests;

@@ -46,7 +46,7 @@ macro_rules! two_x_mapping {
         use ampere_ocpp::{CallError, OcppVersion};
 
         use crate::error::invalid_id;
-        use crate::two_x::OptionalText;
+        use crate::two_x::map::OptionalText;
         use crate::wire::{fitting, place, to_domain, wire, wire_opt};
 
         /// A presented id token (value and type; `additionalInfo` is not part of its

@@ -1,30 +1,42 @@
-//! NotifyCustomerInformation (2.0.1): kept as a report (the answer to a CustomerInformation
+//! NotifyCustomerInformation (2.0.1 and 2.1): kept as a report (the answer to a CustomerInformation
 //! request).
 
-use ampere_ocpp::CallError;
-use ampere_ocpp::v201::{NotifyCustomerInformationRequest, NotifyCustomerInformationResponse};
+/// The handler of one 2.x version: the same body for 2.0.1 and 2.1, over that version's
+/// generated types.
+macro_rules! handler {
+    ($v:ident) => {
+        pub(crate) mod $v {
+            use ampere_ocpp::CallError;
+            use ampere_ocpp::$v::{
+                NotifyCustomerInformationRequest, NotifyCustomerInformationResponse,
+            };
 
-use crate::context::Ctx;
+            use crate::context::Ctx;
 
-pub(crate) async fn handle(
-    ctx: &Ctx<'_>,
-    _request: NotifyCustomerInformationRequest,
-) -> Result<NotifyCustomerInformationResponse, CallError> {
-    ctx.record_report().await?;
-    Ok(NotifyCustomerInformationResponse { custom_data: None })
+            pub(crate) async fn handle(
+                ctx: &Ctx<'_>,
+                _request: NotifyCustomerInformationRequest,
+            ) -> Result<NotifyCustomerInformationResponse, CallError> {
+                ctx.record_report().await?;
+                Ok(NotifyCustomerInformationResponse { custom_data: None })
+            }
+        }
+    };
 }
+
+handler!(v201);
+handler!(v21);
 
 #[cfg(test)]
 mod tests {
     use ampere_ocpp::OcppVersion;
     use serde_json::json;
 
-    use crate::testing::assert_kept;
+    use crate::testing::{assert_kept, two_x_tests};
 
-    #[tokio::test]
-    async fn is_kept_and_acknowledged() {
+    async fn is_kept_and_acknowledged(version: OcppVersion) {
         assert_kept(
-            OcppVersion::V201,
+            version,
             "NotifyCustomerInformation",
             json!({
                 "data": "card 04A2 used 3 times",
@@ -36,4 +48,6 @@ mod tests {
         )
         .await;
     }
+
+    two_x_tests!(is_kept_and_acknowledged);
 }

@@ -1,39 +1,55 @@
-//! NotifyEVChargingNeeds (2.0.1): Ampere has no smart charging yet, so it will not send a
-//! charging profile for these needs: `Rejected` ("service not available") rather than
+//! NotifyEVChargingNeeds (2.0.1 and 2.1): Ampere has no smart charging yet, so it will not
+//! send a charging profile for these needs. 2.1 says exactly that, `NoChargingProfile`;
+//! 2.0.1, lacking that value, answers `Rejected` ("service not available") rather than
 //! `Accepted`, which would promise a schedule. The needs are kept as a report for the
 //! smart-charging feature.
 
-use ampere_ocpp::CallError;
-use ampere_ocpp::v201::{
-    NotifyEVChargingNeedsRequest, NotifyEVChargingNeedsResponse, NotifyEVChargingNeedsStatus,
-};
+/// The handler of one 2.x version: the same body for 2.0.1 and 2.1, over that version's
+/// generated types, answering the `declined` status.
+macro_rules! handler {
+    ($v:ident, declined: $declined:ident) => {
+        pub(crate) mod $v {
+            use ampere_ocpp::CallError;
+            use ampere_ocpp::$v::{
+                NotifyEVChargingNeedsRequest, NotifyEVChargingNeedsResponse,
+                NotifyEVChargingNeedsStatus,
+            };
 
-use crate::context::Ctx;
-use crate::two_x::v201 as map;
+            use crate::context::Ctx;
+            use crate::two_x::map::$v as map;
 
-pub(crate) async fn handle(
-    ctx: &Ctx<'_>,
-    _request: NotifyEVChargingNeedsRequest,
-) -> Result<NotifyEVChargingNeedsResponse, CallError> {
-    ctx.record_report().await?;
-    Ok(NotifyEVChargingNeedsResponse {
-        custom_data: None,
-        status: NotifyEVChargingNeedsStatus::Rejected,
-        status_info: Some(map::unsupported("no smart charging yet")),
-    })
+            pub(crate) async fn handle(
+                ctx: &Ctx<'_>,
+                _request: NotifyEVChargingNeedsRequest,
+            ) -> Result<NotifyEVChargingNeedsResponse, CallError> {
+                ctx.record_report().await?;
+                Ok(NotifyEVChargingNeedsResponse {
+                    custom_data: None,
+                    status: NotifyEVChargingNeedsStatus::$declined,
+                    status_info: Some(map::unsupported("no smart charging yet")),
+                })
+            }
+        }
+    };
 }
+
+handler!(v201, declined: Rejected);
+handler!(v21, declined: NoChargingProfile);
 
 #[cfg(test)]
 mod tests {
     use ampere_ocpp::OcppVersion;
     use serde_json::json;
 
-    use crate::testing::assert_kept;
+    use crate::testing::{assert_kept, two_x_tests};
 
-    #[tokio::test]
-    async fn is_kept_and_declined() {
+    async fn is_kept_and_declined(version: OcppVersion) {
+        let declined = match version {
+            OcppVersion::V21 => "NoChargingProfile",
+            _ => "Rejected",
+        };
         assert_kept(
-            OcppVersion::V201,
+            version,
             "NotifyEVChargingNeeds",
             json!({
                 "evseId": 1,
@@ -48,10 +64,12 @@ mod tests {
                 }
             }),
             json!({
-                "status": "Rejected",
+                "status": declined,
                 "statusInfo": {"reasonCode": "UnsupportedRequest", "additionalInfo": "no smart charging yet"}
             }),
         )
         .await;
     }
+
+    two_x_tests!(is_kept_and_declined);
 }

@@ -1,34 +1,46 @@
-//! NotifyMonitoringReport (2.0.1): kept as a report (the answer to a GetMonitoringReport
+//! NotifyMonitoringReport (2.0.1 and 2.1): kept as a report (the answer to a GetMonitoringReport
 //! request).
 
-use ampere_ocpp::CallError;
-use ampere_ocpp::v201::{NotifyMonitoringReportRequest, NotifyMonitoringReportResponse};
+/// The handler of one 2.x version: the same body for 2.0.1 and 2.1, over that version's
+/// generated types.
+macro_rules! handler {
+    ($v:ident) => {
+        pub(crate) mod $v {
+            use ampere_ocpp::CallError;
+            use ampere_ocpp::$v::{NotifyMonitoringReportRequest, NotifyMonitoringReportResponse};
 
-use crate::context::Ctx;
+            use crate::context::Ctx;
 
-pub(crate) async fn handle(
-    ctx: &Ctx<'_>,
-    _request: NotifyMonitoringReportRequest,
-) -> Result<NotifyMonitoringReportResponse, CallError> {
-    ctx.record_report().await?;
-    Ok(NotifyMonitoringReportResponse { custom_data: None })
+            pub(crate) async fn handle(
+                ctx: &Ctx<'_>,
+                _request: NotifyMonitoringReportRequest,
+            ) -> Result<NotifyMonitoringReportResponse, CallError> {
+                ctx.record_report().await?;
+                Ok(NotifyMonitoringReportResponse { custom_data: None })
+            }
+        }
+    };
 }
+
+handler!(v201);
+handler!(v21);
 
 #[cfg(test)]
 mod tests {
     use ampere_ocpp::OcppVersion;
     use serde_json::json;
 
-    use crate::testing::{assert_kept, minimal_request};
+    use crate::testing::{assert_kept, minimal_request, two_x_tests};
 
-    #[tokio::test]
-    async fn is_kept_and_acknowledged() {
+    async fn is_kept_and_acknowledged(version: OcppVersion) {
         assert_kept(
-            OcppVersion::V201,
+            version,
             "NotifyMonitoringReport",
-            minimal_request(OcppVersion::V201, "NotifyMonitoringReport"),
+            minimal_request(version, "NotifyMonitoringReport"),
             json!({}),
         )
         .await;
     }
+
+    two_x_tests!(is_kept_and_acknowledged);
 }

@@ -1,30 +1,40 @@
-//! NotifyReport (2.0.1): kept as a report for the device-model feature (the answer to
+//! NotifyReport (2.0.1 and 2.1): kept as a report for the device-model feature (the answer to
 //! GetBaseReport/GetReport).
 
-use ampere_ocpp::CallError;
-use ampere_ocpp::v201::{NotifyReportRequest, NotifyReportResponse};
+/// The handler of one 2.x version: the same body for 2.0.1 and 2.1, over that version's
+/// generated types.
+macro_rules! handler {
+    ($v:ident) => {
+        pub(crate) mod $v {
+            use ampere_ocpp::CallError;
+            use ampere_ocpp::$v::{NotifyReportRequest, NotifyReportResponse};
 
-use crate::context::Ctx;
+            use crate::context::Ctx;
 
-pub(crate) async fn handle(
-    ctx: &Ctx<'_>,
-    _request: NotifyReportRequest,
-) -> Result<NotifyReportResponse, CallError> {
-    ctx.record_report().await?;
-    Ok(NotifyReportResponse { custom_data: None })
+            pub(crate) async fn handle(
+                ctx: &Ctx<'_>,
+                _request: NotifyReportRequest,
+            ) -> Result<NotifyReportResponse, CallError> {
+                ctx.record_report().await?;
+                Ok(NotifyReportResponse { custom_data: None })
+            }
+        }
+    };
 }
+
+handler!(v201);
+handler!(v21);
 
 #[cfg(test)]
 mod tests {
     use ampere_ocpp::OcppVersion;
     use serde_json::json;
 
-    use crate::testing::assert_kept;
+    use crate::testing::{assert_kept, two_x_tests};
 
-    #[tokio::test]
-    async fn is_kept_and_acknowledged() {
+    async fn is_kept_and_acknowledged(version: OcppVersion) {
         assert_kept(
-            OcppVersion::V201,
+            version,
             "NotifyReport",
             json!({
                 "requestId": 1,
@@ -43,4 +53,6 @@ mod tests {
         )
         .await;
     }
+
+    two_x_tests!(is_kept_and_acknowledged);
 }

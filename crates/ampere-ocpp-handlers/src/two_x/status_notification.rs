@@ -1,24 +1,35 @@
-//! StatusNotification (2.0.1): the status of one connector of one EVSE.
+//! StatusNotification (2.0.1 and 2.1): the status of one connector of one EVSE.
 
-use ampere_ocpp::CallError;
-use ampere_ocpp::v201::{StatusNotificationRequest, StatusNotificationResponse};
+/// The handler of one 2.x version: the same body for 2.0.1 and 2.1, over that version's
+/// generated types.
+macro_rules! handler {
+    ($v:ident) => {
+        pub(crate) mod $v {
+            use ampere_ocpp::CallError;
+            use ampere_ocpp::$v::{StatusNotificationRequest, StatusNotificationResponse};
 
-use crate::context::Ctx;
-use crate::error::domain_error;
-use crate::two_x::v201 as map;
+            use crate::context::Ctx;
+            use crate::error::domain_error;
+            use crate::two_x::map::$v as map;
 
-pub(crate) async fn handle(
-    ctx: &Ctx<'_>,
-    request: StatusNotificationRequest,
-) -> Result<StatusNotificationResponse, CallError> {
-    let report = map::status_report(&request)?;
-    ctx.services
-        .chargers
-        .status_notification(ctx.charger_id(), &report)
-        .await
-        .map_err(domain_error)?;
-    Ok(StatusNotificationResponse { custom_data: None })
+            pub(crate) async fn handle(
+                ctx: &Ctx<'_>,
+                request: StatusNotificationRequest,
+            ) -> Result<StatusNotificationResponse, CallError> {
+                let report = map::status_report(&request)?;
+                ctx.services
+                    .chargers
+                    .status_notification(ctx.charger_id(), &report)
+                    .await
+                    .map_err(domain_error)?;
+                Ok(StatusNotificationResponse { custom_data: None })
+            }
+        }
+    };
 }
+
+handler!(v201);
+handler!(v21);
 
 #[cfg(test)]
 mod tests {
@@ -27,14 +38,13 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
-    use crate::testing::{Harness, at, charger_id};
+    use crate::testing::{Harness, at, charger_id, two_x_tests};
 
-    #[tokio::test]
-    async fn keeps_the_status_of_the_evse_connector() {
+    async fn keeps_the_status_of_the_evse_connector(version: OcppVersion) {
         let h = Harness::new().await;
         let answer = h
             .ok(
-                OcppVersion::V201,
+                version,
                 "StatusNotification",
                 json!({
                     "timestamp": "2026-01-01T11:00:00Z",
@@ -53,4 +63,6 @@ mod tests {
         assert_eq!(s.timestamp, at("2026-01-01T11:00:00Z"));
         assert_eq!(s.error_code, None);
     }
+
+    two_x_tests!(keeps_the_status_of_the_evse_connector);
 }

@@ -6,7 +6,7 @@ use ampere_ocpp::CallError;
 use ampere_ocpp::v21::{GenericStatus, VatNumberValidationRequest, VatNumberValidationResponse};
 
 use crate::context::Ctx;
-use crate::two_x::v21 as map;
+use crate::two_x::map::v21 as map;
 
 pub(crate) async fn handle(
     ctx: &Ctx<'_>,
