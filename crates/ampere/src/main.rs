@@ -3,6 +3,7 @@
 //! handlers and the gateway together.
 
 mod admin;
+mod cert;
 mod config;
 mod serve;
 mod sim;
@@ -40,6 +41,9 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Operator CA and certificates for security profiles 2 and 3.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::IdToken(command) => admin::id_token(&config, command).await,
             Command::Sim(args) => sim::run(args).await,
             Command::Token(command) => token::run(&config, command).await,
+            Command::Cert(command) => cert::run(&config, command),
         }
     });
     match result {
