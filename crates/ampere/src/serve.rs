@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use ampere_api::ApiState;
 use ampere_api::events::{self, EventBus};
 use ampere_domain::{ApiTokenService, Bootstrap, Services, SystemClock};
-use ampere_gateway::{Commands, Gateway};
+use ampere_gateway::{Commands, Gateway, GatewayConfig};
 use ampere_ocpp_handlers::Router;
 
 use crate::config::Config;
@@ -26,6 +26,7 @@ use crate::wiring::{self, Directory, OcppHandler};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     refuse_unavailable_features(&config)?;
+    let tls = wiring::tls_config(&config)?;
     let store = wiring::open_store(&config).await?;
     let services = wiring::services(&config, store.clone());
     let tokens = ApiTokenService::new(store.clone(), Arc::new(SystemClock));
@@ -33,8 +34,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let events = EventBus::new(events::DEFAULT_CAPACITY);
 
+    let listening = match &tls {
+        Some(tls) => format!("{} and {}", config.ocpp_addr, tls.addr),
+        None => config.ocpp_addr.to_string(),
+    };
     let gateway = Gateway::bind(
-        wiring::gateway_config(&config),
+        GatewayConfig {
+            tls,
+            ..wiring::gateway_config(&config)
+        },
         Arc::new(Directory {
             services: services.clone(),
         }),
@@ -47,7 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await
-    .with_context(|| format!("cannot listen for chargers on {}", config.ocpp_addr))?;
+    .with_context(|| format!("cannot listen for chargers on {listening}"))?;
 
     let http_listener = TcpListener::bind(config.http_addr)
         .await
@@ -73,7 +81,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
     });
 
-    print_banner(&config, gateway.local_addr(), http_addr, &bootstrap);
+    print_banner(
+        &config,
+        gateway.local_addr(),
+        gateway.tls_local_addr(),
+        http_addr,
+        &bootstrap,
+    );
 
     wait_for_signal().await;
     tracing::info!("shutting down: closing charger connections");
@@ -92,15 +106,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Settings for features this build does not have yet are refused, not ignored: an operator
-/// who asks for TLS must not get a plain listener believing it is secure.
+/// who asks for a cluster must not get a lone node believing it is one.
 fn refuse_unavailable_features(config: &Config) -> anyhow::Result<()> {
-    if config.tls_cert.is_some() || config.tls_client_ca.is_some() {
-        anyhow::bail!(
-            "the TLS listener on {} (security profiles 2 and 3) is not available in this build; \
-             remove --tls-cert/--tls-key/--tls-client-ca",
-            config.ocpp_tls_addr
-        );
-    }
     if config.nats_url.is_some() {
         anyhow::bail!("cluster mode (--nats-url) is not available in this build");
     }
@@ -129,9 +136,30 @@ async fn bootstrap_api_token(tokens: &ApiTokenService) -> anyhow::Result<Bootstr
     Ok(bootstrap)
 }
 
-fn print_banner(config: &Config, ocpp: SocketAddr, http: SocketAddr, bootstrap: &Bootstrap) {
+fn print_banner(
+    config: &Config,
+    ocpp: SocketAddr,
+    ocpp_tls: Option<SocketAddr>,
+    http: SocketAddr,
+    bootstrap: &Bootstrap,
+) {
     println!("Ampere {} is running", env!("CARGO_PKG_VERSION"));
     println!("  chargers (OCPP 1.6, 2.0.1, 2.1):  ws://{ocpp}/ocpp/{{identity}}");
+    match ocpp_tls {
+        Some(addr) => {
+            let client_certificates = if config.tls_client_ca.is_some() {
+                "profile 3 client certificates checked against --tls-client-ca"
+            } else {
+                "no --tls-client-ca: profile 3 chargers cannot connect"
+            };
+            println!(
+                "  chargers over TLS (profiles 2, 3): wss://{addr}/ocpp/{{identity}} ({client_certificates})"
+            );
+        }
+        None => println!(
+            "  chargers over TLS (profiles 2, 3): off (give --tls-cert and --tls-key; see `ampere cert`)"
+        ),
+    }
     println!(
         "  unknown chargers:                 {:?}",
         config.unknown_chargers

@@ -15,7 +15,7 @@ use ampere_domain::{
 };
 use ampere_gateway::{
     CallHandler, ChargerAuth, ChargerDirectory, ConnectionEvent, DirectoryError, GatewayConfig,
-    SessionInfo,
+    SessionInfo, TlsConfig,
 };
 use ampere_ocpp::CallError;
 use ampere_ocpp_handlers::{ChargerContext, Router};
@@ -65,6 +65,29 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         accept_any_path_prefix: config.accept_any_path,
         unknown_chargers: unknown_charger_policy(config),
         ..GatewayConfig::default()
+    }
+}
+
+/// The TLS listener's settings when `--tls-cert` and `--tls-key` are given: its address, the
+/// server certificate chain and key, and the client CA bundle, read and checked now so that a
+/// bad file stops the start instead of the first charger.
+pub fn tls_config(config: &Config) -> anyhow::Result<Option<TlsConfig>> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = TlsConfig::from_pem_files(
+                config.ocpp_tls_addr,
+                cert,
+                key,
+                config.tls_client_ca.as_deref(),
+            )
+            .context("cannot set up the TLS listener")?;
+            Ok(Some(tls))
+        }
+        // (`Config::load` already refuses one of the pair without the other.)
+        _ if config.tls_client_ca.is_some() => {
+            anyhow::bail!("--tls-client-ca needs the TLS listener: give --tls-cert and --tls-key")
+        }
+        _ => Ok(None),
     }
 }
 
