@@ -410,3 +410,93 @@ async fn an_unusable_tls_configuration_fails_bind() {
     .expect_err("a key that does not match the certificate");
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// A minimal TLS ClientHello (RFC 5246 §7.4.1.2) offering `version` and `suites`, with the
+/// extensions an ECDHE-ECDSA handshake needs (groups x25519 and P-256, uncompressed points,
+/// ECDSA/RSA-PSS/RSA signatures). Written by hand because no TLS library offers TLS 1.1 or the
+/// static-RSA suites any more.
+fn client_hello(version: [u8; 2], suites: &[u16]) -> Vec<u8> {
+    fn extension(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_be_bytes().to_vec();
+        out.extend((data.len() as u16).to_be_bytes());
+        out.extend(data);
+        out
+    }
+    let mut extensions = Vec::new();
+    extensions.extend(extension(0x000a, &[0, 4, 0x00, 0x1d, 0x00, 0x17]));
+    extensions.extend(extension(0x000b, &[1, 0]));
+    extensions.extend(extension(
+        0x000d,
+        &[0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01],
+    ));
+    let mut body = version.to_vec();
+    body.extend([7u8; 32]); // random
+    body.push(0); // no session id
+    body.extend(((suites.len() * 2) as u16).to_be_bytes());
+    for suite in suites {
+        body.extend(suite.to_be_bytes());
+    }
+    body.extend([1, 0]); // null compression only
+    body.extend((extensions.len() as u16).to_be_bytes());
+    body.extend(extensions);
+    let mut handshake = vec![1u8]; // client_hello
+    handshake.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// What the server answers a raw ClientHello: `Ok(handshake type)` of its first handshake
+/// message (2 = ServerHello) or `Err(alert description)`.
+async fn answer_to(addr: SocketAddr, hello: &[u8]) -> Result<u8, u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(hello).await.unwrap();
+    let mut head = [0u8; 6];
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut head))
+        .await
+        .expect("an answer in time")
+        .expect("a TLS record");
+    match head[0] {
+        0x16 => Ok(head[5]),
+        0x15 => {
+            let mut description = [0u8; 1];
+            tcp.read_exact(&mut description).await.unwrap();
+            Err(description[0])
+        }
+        other => panic!("unexpected record type {other:#x}"),
+    }
+}
+
+const ECDHE_ECDSA_AES128_GCM: u16 = 0xc02b;
+/// The static-RSA suites OCPP 2.0.1 A00.FR.318 lists; rustls offers neither.
+const RSA_AES128_GCM: u16 = 0x009c;
+const RSA_AES256_GCM: u16 = 0x009d;
+const ALERT_HANDSHAKE_FAILURE: u8 = 40;
+const ALERT_PROTOCOL_VERSION: u8 = 70;
+
+#[tokio::test]
+async fn tls_1_1_and_static_rsa_suites_are_refused() {
+    let setup = Setup::start().await;
+    let addr = setup.tls_addr();
+    // Control: the same hello with a forward-secret AEAD suite gets a ServerHello ...
+    assert_eq!(
+        answer_to(addr, &client_hello([3, 3], &[ECDHE_ECDSA_AES128_GCM])).await,
+        Ok(2)
+    );
+    // ... while TLS 1.1, or TLS 1.2 with only the static-RSA GCM suites, is refused.
+    assert_eq!(
+        answer_to(addr, &client_hello([3, 2], &[ECDHE_ECDSA_AES128_GCM])).await,
+        Err(ALERT_PROTOCOL_VERSION)
+    );
+    assert_eq!(
+        answer_to(
+            addr,
+            &client_hello([3, 3], &[RSA_AES128_GCM, RSA_AES256_GCM])
+        )
+        .await,
+        Err(ALERT_HANDSHAKE_FAILURE)
+    );
+}
