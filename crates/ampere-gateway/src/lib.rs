@@ -60,4 +60,4 @@ pub use directory::{ChargerAuth, ChargerDirectory, DirectoryError};
 pub use handler::{CallHandler, ConnectionEvent, DisconnectReason, SessionInfo};
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub use server::{Gateway, RunningGateway};
-pub use tls::{TlsConfig, TlsError};
+pub use tls::{TlsConfig, TlsError, TlsReloader};

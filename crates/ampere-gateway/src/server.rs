@@ -27,7 +27,7 @@ use crate::handler::{CallHandler, SessionInfo};
 use crate::handshake::{self, Abort, Channel, HandshakeContext, PasswordChecker, Refusal};
 use crate::registry::{Registry, Session};
 use crate::socket::{ChargerSocket, Transport};
-use crate::tls;
+use crate::tls::{self, TlsReloader};
 
 /// WebSocket read buffer per connection. Small on purpose: most OCPP messages are a few
 /// hundred bytes, and this buffer is allocated for every idle charger. A bigger message grows
@@ -58,12 +58,13 @@ impl Gateway {
         handler: Arc<dyn CallHandler>,
         shutdown: CancellationToken,
     ) -> io::Result<RunningGateway> {
-        let tls_acceptor = match &config.tls {
-            Some(settings) => Some(TlsAcceptor::from(
-                tls::server_config(settings)
-                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?,
-            )),
-            None => None,
+        let (tls_acceptor, tls_reloader) = match &config.tls {
+            Some(settings) => {
+                let (server_config, reloader) = tls::server_config(settings)
+                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+                (Some(TlsAcceptor::from(server_config)), Some(reloader))
+            }
+            None => (None, None),
         };
         let listener = TcpListener::bind(config.ocpp_addr).await?;
         let local_addr = listener.local_addr()?;
@@ -130,6 +131,7 @@ impl Gateway {
         Ok(RunningGateway {
             local_addr,
             tls_local_addr,
+            tls_reloader,
             commands,
             accept,
             shared,
@@ -141,6 +143,7 @@ impl Gateway {
 pub struct RunningGateway {
     local_addr: SocketAddr,
     tls_local_addr: Option<SocketAddr>,
+    tls_reloader: Option<TlsReloader>,
     commands: Commands,
     /// The accept loops: plain first, then TLS when configured.
     accept: Vec<tokio::task::JoinHandle<()>>,
@@ -165,6 +168,11 @@ impl RunningGateway {
     /// The address the TLS listener actually bound, when one is configured.
     pub fn tls_local_addr(&self) -> Option<SocketAddr> {
         self.tls_local_addr
+    }
+
+    /// The handle that replaces the TLS listener's server certificate, when one is configured.
+    pub fn tls_reloader(&self) -> Option<TlsReloader> {
+        self.tls_reloader.clone()
     }
 
     /// The handle for CSMS-initiated calls.

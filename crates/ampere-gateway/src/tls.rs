@@ -5,16 +5,21 @@
 //! presented certificate must chain to the client CA bundle or the TLS handshake fails. Whether
 //! a charger *needs* a certificate is decided per charger in the HTTP handshake, where its
 //! registered profile is known (see `handshake.rs`).
+//!
+//! The server certificate can be replaced while the listener runs ([`TlsReloader`]): new
+//! handshakes get the new one, established connections keep theirs.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 
 /// Settings of the TLS (`wss://`) OCPP listener, which runs beside the plain one.
@@ -43,22 +48,14 @@ impl TlsConfig {
         key: &Path,
         client_ca: Option<&Path>,
     ) -> Result<Self, TlsError> {
-        let certificates = |path: &Path| -> Result<Vec<CertificateDer<'static>>, TlsError> {
-            let pem = read(path)?;
-            let certs = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|error| TlsError::pem(path, error))?;
-            if certs.is_empty() {
-                return Err(TlsError::pem(path, "no CERTIFICATE block found"));
-            }
-            Ok(certs)
-        };
         let config = Self {
             addr,
-            cert_chain: certificates(cert_chain)?,
-            key: PrivateKeyDer::from_pem_slice(&read(key)?)
-                .map_err(|error| TlsError::pem(key, error))?,
-            client_ca: client_ca.map(certificates).transpose()?.unwrap_or_default(),
+            cert_chain: read_certificates(cert_chain)?,
+            key: read_key(key)?,
+            client_ca: client_ca
+                .map(read_certificates)
+                .transpose()?
+                .unwrap_or_default(),
         };
         server_config(&config)?;
         Ok(config)
@@ -109,6 +106,21 @@ impl TlsError {
     }
 }
 
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| TlsError::pem(path, error))?;
+    if certs.is_empty() {
+        return Err(TlsError::pem(path, "no CERTIFICATE block found"));
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(&read(path)?).map_err(|error| TlsError::pem(path, error))
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
@@ -117,9 +129,17 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 }
 
 /// The rustls server configuration: TLS 1.3 and 1.2 with rustls' default (AEAD, forward-secret)
-/// suites of the `ring` provider, client certificates optional.
-pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
+/// suites of the `ring` provider, client certificates optional; and the handle that replaces
+/// its server certificate.
+pub(crate) fn server_config(tls: &TlsConfig) -> Result<(Arc<ServerConfig>, TlsReloader), TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certificate = Arc::new(ServerCertificate {
+        current: RwLock::new(certified_key(
+            tls.cert_chain.clone(),
+            tls.key.clone_key(),
+            &provider,
+        )?),
+    });
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
     let builder = if tls.client_ca.is_empty() {
@@ -131,15 +151,91 @@ pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsErr
                 .add(ca.clone())
                 .map_err(|error| TlsError::ClientCa(error.to_string()))?;
         }
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            // Profile-2 chargers have no certificate; the handshake decides per charger.
-            .allow_unauthenticated()
-            .build()
-            .map_err(|error| TlsError::ClientCa(error.to_string()))?;
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                // Profile-2 chargers have no certificate; the handshake decides per charger.
+                .allow_unauthenticated()
+                .build()
+                .map_err(|error| TlsError::ClientCa(error.to_string()))?;
         builder.with_client_cert_verifier(verifier)
     };
-    let config = builder.with_single_cert(tls.cert_chain.clone(), tls.key.clone_key())?;
-    Ok(Arc::new(config))
+    let config = builder.with_cert_resolver(certificate.clone());
+    Ok((
+        Arc::new(config),
+        TlsReloader {
+            certificate,
+            provider,
+        },
+    ))
+}
+
+/// The certificate chain and key, checked to belong together.
+fn certified_key(
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    provider: &CryptoProvider,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    if cert_chain.is_empty() {
+        return Err(TlsError::Rustls(rustls::Error::General(
+            "empty server certificate chain".into(),
+        )));
+    }
+    Ok(Arc::new(CertifiedKey::from_der(cert_chain, key, provider)?))
+}
+
+/// The server certificate every new TLS handshake presents.
+#[derive(Debug)]
+struct ServerCertificate {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for ServerCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+/// Replaces the TLS listener's server certificate without a restart (e.g. on SIGHUP after a
+/// renewal). New handshakes present the new certificate; established connections are not
+/// touched. A chain and key that do not belong together are refused and the old certificate
+/// stays in use. (The client CA bundle is fixed for the listener's life.)
+#[derive(Clone)]
+pub struct TlsReloader {
+    certificate: Arc<ServerCertificate>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl fmt::Debug for TlsReloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsReloader").finish_non_exhaustive()
+    }
+}
+
+impl TlsReloader {
+    /// Switches to `cert_chain` (server certificate first) and its `key`.
+    pub fn reload(
+        &self,
+        cert_chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<(), TlsError> {
+        let next = certified_key(cert_chain, key, &self.provider)?;
+        *self
+            .certificate
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    /// Reads the chain and key from PEM files and switches to them.
+    pub fn reload_pem_files(&self, cert_chain: &Path, key: &Path) -> Result<(), TlsError> {
+        self.reload(read_certificates(cert_chain)?, read_key(key)?)
+    }
 }
 
 /// The identity a verified client certificate claims: its subject's common name, when it has

@@ -175,6 +175,7 @@ pub struct TestGateway {
     pub addr: std::net::SocketAddr,
     /// The TLS listener's address, when the config has one.
     pub tls_addr: Option<std::net::SocketAddr>,
+    pub tls_reloader: Option<ampere_gateway::TlsReloader>,
     pub commands: Commands,
     pub shutdown: CancellationToken,
     pub directory: Arc<FakeDirectory>,
@@ -193,11 +194,13 @@ impl TestGateway {
             .expect("bind");
         let addr = running.local_addr();
         let tls_addr = running.tls_local_addr();
+        let tls_reloader = running.tls_reloader();
         let commands = running.commands();
         let join = tokio::spawn(running.join());
         Self {
             addr,
             tls_addr,
+            tls_reloader,
             commands,
             shutdown,
             directory,

@@ -500,3 +500,55 @@ async fn tls_1_1_and_static_rsa_suites_are_refused() {
         Err(ALERT_HANDSHAKE_FAILURE)
     );
 }
+
+/// The server certificate a client was shown.
+fn presented(client: &TlsClient) -> CertificateDer<'static> {
+    let (_, connection) = client.get_ref().get_ref();
+    connection
+        .peer_certificates()
+        .expect("a server certificate")[0]
+        .clone()
+}
+
+#[tokio::test]
+async fn the_server_certificate_is_replaced_without_a_restart() {
+    let setup = Setup::start().await;
+    let reloader = setup.gateway.tls_reloader.clone().expect("a reloader");
+    let mut before = setup
+        .connect("CP-3", Some(charger_certificate(&setup.ca, "CP-3")), None)
+        .await
+        .expect("connect");
+    let original = presented(&before);
+    let sans = ["localhost", "127.0.0.1"];
+    let (renewed, renewed_key) = issue(
+        &setup.ca,
+        "localhost",
+        &sans,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (_, stray_key) = issue(
+        &setup.ca,
+        "localhost",
+        &sans,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+
+    // A key that does not belong to the certificate is refused; the old one stays in use.
+    assert!(reloader.reload(vec![renewed.clone()], stray_key).is_err());
+    let probe = setup
+        .connect("CP-2", None, Some(("CP-2", "two")))
+        .await
+        .expect("connect");
+    assert_eq!(presented(&probe), original);
+
+    reloader.reload(vec![renewed.clone()], renewed_key).unwrap();
+    let mut after = setup
+        .connect("CP-1", None, Some(("CP-1", "one")))
+        .await
+        .expect("connect after the reload");
+    assert_eq!(presented(&after), renewed);
+    assert_ne!(renewed, original);
+    // The connection made before the reload goes on undisturbed.
+    echo(&mut before).await;
+    echo(&mut after).await;
+}
