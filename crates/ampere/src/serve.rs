@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use ampere_api::ApiState;
 use ampere_api::events::{self, EventBus};
 use ampere_domain::{ApiTokenService, Bootstrap, Services, SystemClock};
-use ampere_gateway::{Commands, Gateway, GatewayConfig};
+use ampere_gateway::{Commands, Gateway, GatewayConfig, TlsReloader};
 use ampere_ocpp_handlers::Router;
 
 use crate::config::Config;
@@ -56,6 +56,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("cannot listen for chargers on {listening}"))?;
+
+    if let (Some(reloader), Some(cert), Some(key)) =
+        (gateway.tls_reloader(), &config.tls_cert, &config.tls_key)
+    {
+        reload_certificate_on_hangup(reloader, cert.clone(), key.clone(), shutdown.clone());
+    }
 
     let http_listener = TcpListener::bind(config.http_addr)
         .await
@@ -103,6 +109,49 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// On SIGHUP, reads `--tls-cert` and `--tls-key` again and switches the TLS listener to them
+/// (after a renewal, e.g. `ampere cert server`) without dropping a charger. A bad pair is
+/// logged and the certificate in use stays.
+fn reload_certificate_on_hangup(
+    reloader: TlsReloader,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    shutdown: CancellationToken,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Installed before this returns (so before the banner): a SIGHUP that arrives
+        // early must not meet the default action, which ends the process.
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGHUP: the TLS certificate reloads only on restart");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    received = hangups.recv() => if received.is_none() { return },
+                }
+                match reloader.reload_pem_files(&cert, &key) {
+                    Ok(()) => {
+                        tracing::info!(cert = %cert.display(), "TLS server certificate reloaded")
+                    }
+                    Err(error) => tracing::error!(
+                        %error,
+                        "TLS server certificate not reloaded; the previous one stays in use"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (reloader, cert, key, shutdown);
 }
 
 /// Settings for features this build does not have yet are refused, not ignored: an operator
@@ -153,7 +202,7 @@ fn print_banner(
                 "no --tls-client-ca: profile 3 chargers cannot connect"
             };
             println!(
-                "  chargers over TLS (profiles 2, 3): wss://{addr}/ocpp/{{identity}} ({client_certificates})"
+                "  chargers over TLS (profiles 2, 3): wss://{addr}/ocpp/{{identity}} ({client_certificates}; SIGHUP reloads the server certificate)"
             );
         }
         None => println!(

@@ -287,6 +287,45 @@ async fn profiles_2_and_3_over_wss_with_certificates_from_ampere_cert() {
     // Both sessions are still alive after all that.
     assert_eq!(boot(&mut cp3).await, "Accepted");
     assert_eq!(boot(&mut cp2).await, "Accepted");
+
+    // Renewal: a new server certificate, SIGHUP, and new connections are shown it while
+    // the established ones go on.
+    let original = presented(&cp3);
+    cli(
+        dir,
+        &["cert", "server", "--dns", "localhost", "--ip", "127.0.0.1"],
+    );
+    let renewed = CertificateDer::from_pem_file(&cert).unwrap();
+    assert_ne!(renewed, original);
+    let hangup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hangup.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let probe = connect(&server, client_config(&pki, Some("CP-3")), "CP-3", None)
+            .await
+            .expect("CP-3 reconnects");
+        if presented(&probe) == renewed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewed certificate was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(boot(&mut cp2).await, "Accepted");
+}
+
+/// The server certificate a client was shown.
+fn presented(socket: &TlsSocket) -> CertificateDer<'static> {
+    let (_, connection) = socket.get_ref().get_ref();
+    connection
+        .peer_certificates()
+        .expect("a server certificate")[0]
+        .clone()
 }
 
 #[test]
