@@ -464,3 +464,53 @@ async fn events_need_a_token_and_known_types_and_end_at_shutdown() {
     assert!(exit.success(), "{exit:?}");
     assert!(open.next().await.is_none(), "the stream ended");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2_0_1_transaction_gives_the_same_events_with_its_energy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    registered(&server, "CP-201").await;
+    server
+        .admin("POST", "/api/v1/id-tokens", json!({"id_token": "TAG-201"}))
+        .await;
+    let (_, mut events) = server
+        .subscribe(
+            "/api/v1/events?charger_id=CP-201&type=transaction",
+            Some(ADMIN),
+        )
+        .await;
+    let mut charger =
+        RawCharger::connect(&format!("{}/ocpp/CP-201", server.ocpp), "ocpp2.0.1").await;
+    let boot = charger
+        .exchange(r#"[2,"b1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"X2","vendorName":"Acme"}}]"#)
+        .await;
+    assert_eq!(boot[2]["status"], "Accepted");
+    let energy = |wh: u32| {
+        format!(
+            r#"[{{"timestamp":"2026-03-01T10:00:00Z","sampledValue":[{{"value":{wh},"measurand":"Energy.Active.Import.Register","unitOfMeasure":{{"unit":"Wh"}}}}]}}]"#
+        )
+    };
+    let started = format!(
+        r#"[2,"e1","TransactionEvent",{{"eventType":"Started","timestamp":"2026-03-01T10:00:00Z","triggerReason":"Authorized","seqNo":0,"transactionInfo":{{"transactionId":"TX-201"}},"idToken":{{"idToken":"TAG-201","type":"ISO14443"}},"evse":{{"id":1,"connectorId":1}},"meterValue":{}}}]"#,
+        energy(10_000)
+    );
+    assert_eq!(charger.exchange(&started).await[0], 3);
+    let ended = format!(
+        r#"[2,"e2","TransactionEvent",{{"eventType":"Ended","timestamp":"2026-03-01T11:00:00Z","triggerReason":"EVDeparted","seqNo":1,"transactionInfo":{{"transactionId":"TX-201","stoppedReason":"EVDisconnected"}},"meterValue":{}}}]"#,
+        energy(17_500)
+    );
+    assert_eq!(charger.exchange(&ended).await[0], 3);
+
+    // Only transaction events (no connection, boot or meter), in order.
+    let first = events.expect().await;
+    assert_eq!(first.event, "transaction");
+    assert_eq!(first.data["data"]["event"], "started");
+    assert_eq!(first.data["data"]["transaction_id"], "TX-201");
+    assert_eq!(first.data["data"]["evse_id"], 1);
+    assert_eq!(first.data["data"]["id_token"], "TAG-201");
+    let last = events.expect().await;
+    assert_eq!(last.data["data"]["event"], "ended");
+    assert_eq!(last.data["data"]["reason"], "EVDisconnected");
+    assert_eq!(last.data["data"]["transaction"]["energy_wh"], 7500.0);
+    assert_eq!(last.data["data"]["transaction"]["status"], "completed");
+}
