@@ -26,7 +26,8 @@ class Server:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.process = None
-        self.ocpp_url = None  # ws://127.0.0.1:PORT/ocpp
+        self.ws_url = None  # ws://127.0.0.1:PORT/ocpp
+        self.wss_url = None  # wss://127.0.0.1:PORT/ocpp, when TLS is on
         self.output = []
 
     def cli(self, *args: str) -> str:
@@ -51,7 +52,7 @@ class Server:
                 "127.0.0.1:0",
                 "--http-addr",
                 "127.0.0.1:0",
-                *extra,
+                *map(str, extra),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -64,13 +65,19 @@ class Server:
             if not line:
                 break
             self.output.append(line)
-            found = re.search(r"(ws://[0-9.:]+)/ocpp/\{identity\}", line)
-            if found:
-                self.ocpp_url = found.group(1) + "/ocpp"
+            for scheme in ("ws", "wss"):
+                found = re.search(rf"({scheme}://[0-9.:]+)/ocpp/\{{identity\}}", line)
+                if found:
+                    setattr(self, f"{scheme}_url", found.group(1) + "/ocpp")
+            if "REST API:" in line and self.ws_url:
                 # Keep reading, or a full pipe would block the server's logging.
                 threading.Thread(target=self._drain, daemon=True).start()
                 return self
         raise AssertionError("server printed no charger URL:\n" + "".join(self.output))
+
+    @property
+    def ocpp_url(self):
+        return self.ws_url
 
     def _drain(self):
         for line in self.process.stdout:

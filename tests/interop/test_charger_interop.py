@@ -207,15 +207,16 @@ VERSIONS = {
 }
 
 
-async def connect(server, version, identity, password=None):
+async def connect(server, version, identity, password=None, url=None, ssl=None):
     headers = {}
     if password is not None:
         cred = base64.b64encode(f"{identity}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {cred}"
     ws = await websockets.connect(
-        f"{server.ocpp_url}/{identity}",
+        f"{url or server.ocpp_url}/{identity}",
         subprotocols=[version.subprotocol],
         additional_headers=headers,
+        ssl=ssl,
     )
     assert ws.subprotocol == version.subprotocol
     cp = version.charge_point(identity, ws, response_timeout=10)
