@@ -21,9 +21,10 @@ pub struct Router {
 }
 
 impl Router {
-    /// `clock` must be the one the services were built with: handlers use it for the times
-    /// the domain leaves to the CSMS (e.g. a 1.6 StatusNotification without a timestamp).
-    pub fn new(services: Services, clock: Arc<dyn Clock>) -> Self {
+    /// Handlers take the services' clock for the times the domain leaves to the CSMS (e.g. a
+    /// 1.6 StatusNotification without a timestamp).
+    pub fn new(services: Services) -> Self {
+        let clock = services.clock().clone();
         Self { services, clock }
     }
 

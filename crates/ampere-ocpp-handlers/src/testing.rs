@@ -58,7 +58,7 @@ impl Harness {
             })
             .await
             .expect("register the test charger");
-        let router = Router::new(services.clone(), clock.clone());
+        let router = Router::new(services.clone());
         Self {
             router,
             services,

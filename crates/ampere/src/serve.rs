@@ -47,7 +47,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             services: services.clone(),
         }),
         Arc::new(OcppHandler {
-            router: Router::new(services.clone(), Arc::new(SystemClock)),
+            router: Router::new(services.clone()),
             services: services.clone(),
             unknown_chargers: wiring::unknown_charger_policy(&config),
             events: events.clone(),

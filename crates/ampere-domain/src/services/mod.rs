@@ -31,6 +31,7 @@ pub struct Services {
     pub transactions: TransactionService,
     pub meter: MeterService,
     pub reports: ReportService,
+    clock: Arc<dyn Clock>,
 }
 
 impl Services {
@@ -40,8 +41,15 @@ impl Services {
             authorization: AuthorizationService::new(storage.clone(), clock.clone()),
             transactions: TransactionService::new(storage.clone(), clock.clone()),
             meter: MeterService::new(storage.clone(), clock.clone()),
-            reports: ReportService::new(storage, clock),
+            reports: ReportService::new(storage, clock.clone()),
+            clock,
         }
+    }
+
+    /// The clock every service reads "now" from; adapters that need the time (e.g. for a
+    /// message that carries none) take it from here, so there is one notion of now.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 }
 
