@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use ampere_api::ApiState;
 use ampere_api::events::{self, EventBus};
-use ampere_domain::{ApiTokenService, Bootstrap, Services, SystemClock};
+use ampere_domain::{ApiTokenService, Bootstrap, Services};
 use ampere_gateway::{Commands, Gateway, GatewayConfig, TlsReloader};
 use ampere_ocpp_handlers::Router;
 
@@ -29,7 +29,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let tls = wiring::tls_config(&config)?;
     let store = wiring::open_store(&config).await?;
     let services = wiring::services(&config, store.clone());
-    let tokens = ApiTokenService::new(store.clone(), Arc::new(SystemClock));
+    let tokens = wiring::api_tokens(store.clone());
     let bootstrap = bootstrap_api_token(&tokens).await?;
     let shutdown = CancellationToken::new();
     let events = EventBus::new(events::DEFAULT_CAPACITY);

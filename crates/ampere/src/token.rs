@@ -1,12 +1,10 @@
 //! `ampere token create|list|revoke`: API tokens from the command line, on the same database
 //! as `ampere serve` (so an operator locked out of the API can always make a new admin token).
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Subcommand;
 
-use ampere_domain::{ApiRole, ApiTokenService, SystemClock};
+use ampere_domain::ApiRole;
 
 use crate::config::Config;
 use crate::wiring;
@@ -33,7 +31,7 @@ pub enum TokenCommand {
 
 pub async fn run(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     let store = wiring::open_store(config).await?;
-    let tokens = ApiTokenService::new(store.clone(), Arc::new(SystemClock));
+    let tokens = wiring::api_tokens(store.clone());
     let result = async {
         match command {
             TokenCommand::Create { name, role } => {

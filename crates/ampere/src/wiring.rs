@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use ampere_api::events::EventBus;
 use ampere_domain::{
-    ChargerConfig, ChargerId, ConnectionEventKind, Services, SystemClock, UnknownChargerPolicy,
+    ApiTokenService, ChargerConfig, ChargerId, ConnectionEventKind, Services, SystemClock,
+    UnknownChargerPolicy,
 };
 use ampere_gateway::{
     CallHandler, ChargerAuth, ChargerDirectory, ConnectionEvent, DirectoryError, GatewayConfig,
@@ -54,6 +55,11 @@ pub fn services(config: &Config, store: Arc<Store>) -> Services {
             ..ChargerConfig::default()
         },
     )
+}
+
+/// The API tokens on the same store, for `serve` and `ampere token`.
+pub fn api_tokens(store: Arc<Store>) -> ApiTokenService {
+    ApiTokenService::new(store, Arc::new(SystemClock))
 }
 
 pub fn gateway_config(config: &Config) -> GatewayConfig {
