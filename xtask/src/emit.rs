@@ -207,14 +207,38 @@ fn struct_def(out: &mut String, model: &Model, object: &ObjectDef, doc: &str) ->
         {
             bail!("arrays of numbers are not supported by crate::number");
         }
+        // Integers take `1.0` too, as the draft-06 schemas do (see `crate::integer`).
+        let integer = match &p.ty {
+            Ty::Integer(_) => Some(false),
+            Ty::Array { items, .. } if matches!(**items, Ty::Integer(_)) => Some(true),
+            _ => None,
+        };
         if p.required {
             if number {
                 attrs.push("with = \"crate::number\"".to_owned());
+            }
+            match integer {
+                Some(false) => {
+                    attrs.push("deserialize_with = \"crate::integer::deserialize\"".to_owned())
+                }
+                Some(true) => attrs.push("deserialize_with = \"crate::integer::vec\"".to_owned()),
+                None => {}
             }
         } else {
             if number {
                 attrs.push("default".to_owned());
                 attrs.push("with = \"crate::number::option\"".to_owned());
+            }
+            match integer {
+                Some(false) => {
+                    attrs.push("default".to_owned());
+                    attrs.push("deserialize_with = \"crate::integer::option\"".to_owned());
+                }
+                Some(true) => {
+                    attrs.push("default".to_owned());
+                    attrs.push("deserialize_with = \"crate::integer::option_vec\"".to_owned());
+                }
+                None => {}
             }
             attrs.push("skip_serializing_if = \"Option::is_none\"".to_owned());
             ty = format!("Option<{ty}>");

@@ -217,15 +217,8 @@ where
         );
         return Err(internal("dispatch table points at the wrong handler"));
     }
-    let request = match A::deserialize(ctx.payload) {
-        Ok(request) => request,
-        // The draft-06 schemas (1.6 security messages, 2.x) count `1.0` as an integer, and
-        // validation accepted it, but the generated `i64` fields do not decode it. Retry with
-        // integral floats written as integers. Only on this path, so a meter value written
-        // `16.0` keeps its text whenever the payload decodes as sent.
-        Err(first) => A::deserialize(&integral_floats_as_integers(ctx.payload.clone()))
-            .map_err(|_| undecodable(first))?,
-    };
+    // Validation already passed, so this fails only for numbers the types cannot hold.
+    let request = A::deserialize(ctx.payload).map_err(undecodable)?;
     let response = handler(ctx, request).await?;
     serde_json::to_value(&response).map_err(|e| internal(&format!("encoding the answer: {e}")))
 }
@@ -240,30 +233,6 @@ fn checked_answer(version: OcppVersion, action: &str, answer: Value) -> Result<V
             tracing::error!(%violation, answer = %answer, "our answer breaks its schema");
             Err(internal("invalid answer"))
         }
-    }
-}
-
-/// `payload` with every number that is a float without fractional part (`1.0`, `1e2`)
-/// written as an integer.
-fn integral_floats_as_integers(payload: Value) -> Value {
-    match payload {
-        Value::Number(n) if n.is_f64() => {
-            match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
-                // Exact: |f| < 2^53, so the float is an integer the cast represents exactly.
-                #[allow(clippy::cast_possible_truncation)]
-                Some(f) => Value::from(f as i64),
-                None => Value::Number(n),
-            }
-        }
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(integral_floats_as_integers).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, integral_floats_as_integers(v)))
-                .collect(),
-        ),
-        other => other,
     }
 }
 

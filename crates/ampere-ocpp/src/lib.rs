@@ -17,6 +17,7 @@ pub mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
 mod generated;
+pub mod integer;
 pub mod number;
 mod schema;
 mod validate;

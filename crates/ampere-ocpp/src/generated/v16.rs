@@ -76,6 +76,7 @@ impl Action for BootNotificationRequest {
 pub struct BootNotificationResponse {
     pub status: BootNotificationStatus,
     pub current_time: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub interval: i64,
 }
 
@@ -83,6 +84,7 @@ pub struct BootNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelReservationRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
 }
 
@@ -124,6 +126,7 @@ pub struct CertificateSignedResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeAvailabilityRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     pub r#type: ChangeAvailabilityType,
 }
@@ -185,13 +188,25 @@ pub struct ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearChargingProfileRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack_level: Option<i64>,
 }
 
@@ -278,7 +293,11 @@ pub struct DiagnosticsStatusNotificationResponse {}
 #[serde(rename_all = "camelCase")]
 pub struct ExtendedTriggerMessageRequest {
     pub requested_message: MessageTrigger,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
 }
 
@@ -316,7 +335,9 @@ pub struct FirmwareStatusNotificationResponse {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetCompositeScheduleRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_rate_unit: Option<ChargingRateUnit>,
@@ -333,7 +354,11 @@ impl Action for GetCompositeScheduleRequest {
 #[serde(rename_all = "camelCase")]
 pub struct GetCompositeScheduleResponse {
     pub status: CancelReservationStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_start: Option<DateTime<Utc>>,
@@ -370,9 +395,17 @@ pub struct GetConfigurationResponse {
 #[serde(rename_all = "camelCase")]
 pub struct GetDiagnosticsRequest {
     pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<DateTime<Utc>>,
@@ -432,6 +465,7 @@ impl Action for GetLocalListVersionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetLocalListVersionResponse {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub list_version: i64,
 }
 
@@ -441,10 +475,19 @@ pub struct GetLocalListVersionResponse {
 pub struct GetLogRequest {
     pub log: LogParameters,
     pub log_type: Log,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
 }
 
@@ -508,7 +551,11 @@ pub struct InstallCertificateResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LogStatusNotificationRequest {
     pub status: UploadLogStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
 }
 
@@ -526,8 +573,13 @@ pub struct LogStatusNotificationResponse {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeterValuesRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transaction_id: Option<i64>,
     /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
@@ -547,7 +599,11 @@ pub struct MeterValuesResponse {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteStartTransactionRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
     /// At most 20 characters.
     pub id_tag: String,
@@ -572,6 +628,7 @@ pub struct RemoteStartTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteStopTransactionRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub transaction_id: i64,
 }
 
@@ -592,6 +649,7 @@ pub struct RemoteStopTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveNowRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     pub expiry_date: DateTime<Utc>,
     /// At most 20 characters.
@@ -599,6 +657,7 @@ pub struct ReserveNowRequest {
     /// At most 20 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id_tag: Option<String>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
 }
 
@@ -661,6 +720,7 @@ pub struct SecurityEventNotificationResponse {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendLocalListRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub list_version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_authorization_list: Option<Vec<LocalAuthorizationList>>,
@@ -684,6 +744,7 @@ pub struct SendLocalListResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetChargingProfileRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     pub cs_charging_profiles: ChargingProfile,
 }
@@ -727,7 +788,11 @@ pub struct SignCertificateResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SignedFirmwareStatusNotificationRequest {
     pub status: FirmwareStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
 }
 
@@ -745,10 +810,19 @@ pub struct SignedFirmwareStatusNotificationResponse {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedUpdateFirmwareRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub firmware: Firmware,
 }
@@ -770,11 +844,17 @@ pub struct SignedUpdateFirmwareResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartTransactionRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     /// At most 20 characters.
     pub id_tag: String,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub meter_start: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reservation_id: Option<i64>,
     pub timestamp: DateTime<Utc>,
 }
@@ -790,6 +870,7 @@ impl Action for StartTransactionRequest {
 #[serde(rename_all = "camelCase")]
 pub struct StartTransactionResponse {
     pub id_tag_info: IdTagInfo,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub transaction_id: i64,
 }
 
@@ -797,6 +878,7 @@ pub struct StartTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusNotificationRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     pub error_code: StatusNotificationErrorCode,
     /// At most 50 characters.
@@ -830,8 +912,10 @@ pub struct StopTransactionRequest {
     /// At most 20 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_tag: Option<String>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub meter_stop: i64,
     pub timestamp: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub transaction_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -858,7 +942,11 @@ pub struct StopTransactionResponse {
 #[serde(rename_all = "camelCase")]
 pub struct TriggerMessageRequest {
     pub requested_message: RequestedMessage,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
 }
 
@@ -879,6 +967,7 @@ pub struct TriggerMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnlockConnectorRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
 }
 
@@ -900,10 +989,18 @@ pub struct UnlockConnectorResponse {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateFirmwareRequest {
     pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
     pub retrieve_date: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
 }
 
@@ -1049,9 +1146,15 @@ pub struct CertificateHashData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingProfile {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub charging_profile_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transaction_id: Option<i64>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub stack_level: i64,
     pub charging_profile_purpose: ChargingProfilePurpose,
     pub charging_profile_kind: ChargingProfileKind,
@@ -1067,7 +1170,11 @@ pub struct ChargingProfile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingSchedule {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_schedule: Option<DateTime<Utc>>,
@@ -1085,11 +1192,16 @@ pub struct ChargingSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingSchedulePeriod {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start_period: i64,
     /// A multiple of 0.1.
     #[serde(with = "crate::number")]
     pub limit: Decimal,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_phases: Option<i64>,
 }
 

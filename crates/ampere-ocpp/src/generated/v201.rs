@@ -68,6 +68,7 @@ pub struct BootNotificationResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub current_time: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub interval: i64,
     pub status: RegistrationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,7 @@ pub struct BootNotificationResponse {
 pub struct CancelReservationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
 }
 
@@ -188,7 +190,11 @@ pub struct ClearCacheResponse {
 pub struct ClearChargingProfileRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_profile_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_criteria: Option<ClearChargingProfile>,
@@ -217,6 +223,7 @@ pub struct ClearChargingProfileResponse {
 pub struct ClearDisplayMessageRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
 }
 
@@ -244,6 +251,7 @@ pub struct ClearVariableMonitoringRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     /// At least 1 item.
+    #[serde(deserialize_with = "crate::integer::vec")]
     pub id: Vec<i64>,
 }
 
@@ -270,7 +278,11 @@ pub struct ClearedChargingLimitRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub charging_limit_source: ChargingLimitSource,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
 }
 
@@ -324,6 +336,7 @@ pub struct CustomerInformationRequest {
     pub customer_certificate: Option<CertificateHashData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<IdToken>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub report: bool,
     pub clear: bool,
@@ -416,7 +429,11 @@ pub struct FirmwareStatusNotificationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub status: FirmwareStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
 }
 
@@ -472,6 +489,7 @@ pub struct Get15118EVCertificateResponse {
 pub struct GetBaseReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub report_base: ReportBase,
 }
@@ -528,8 +546,13 @@ pub struct GetCertificateStatusResponse {
 pub struct GetChargingProfilesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     pub charging_profile: ChargingProfileCriterion,
 }
@@ -557,9 +580,11 @@ pub struct GetChargingProfilesResponse {
 pub struct GetCompositeScheduleRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_rate_unit: Option<ChargingRateUnit>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
 }
 
@@ -589,8 +614,13 @@ pub struct GetDisplayMessagesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<Vec<i64>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<MessagePriority>,
@@ -666,6 +696,7 @@ impl Action for GetLocalListVersionRequest {
 pub struct GetLocalListVersionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub version_number: i64,
 }
 
@@ -677,10 +708,19 @@ pub struct GetLogRequest {
     pub custom_data: Option<CustomData>,
     pub log: LogParameters,
     pub log_type: Log,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
 }
 
@@ -713,6 +753,7 @@ pub struct GetMonitoringReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -745,6 +786,7 @@ pub struct GetReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -880,7 +922,11 @@ pub struct LogStatusNotificationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub status: UploadLogStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
 }
 
@@ -904,6 +950,7 @@ pub struct LogStatusNotificationResponse {
 pub struct MeterValuesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
@@ -932,7 +979,11 @@ pub struct NotifyChargingLimitRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_schedule: Option<Vec<ChargingSchedule>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     pub charging_limit: ChargingLimit,
 }
@@ -961,8 +1012,10 @@ pub struct NotifyCustomerInformationRequest {
     pub data: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     pub generated_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
 }
 
@@ -989,6 +1042,7 @@ pub struct NotifyDisplayMessagesRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_info: Option<Vec<MessageInfo>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
@@ -1014,9 +1068,14 @@ pub struct NotifyDisplayMessagesResponse {
 pub struct NotifyEVChargingNeedsRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_schedule_tuples: Option<i64>,
     pub charging_needs: ChargingNeeds,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
 }
 
@@ -1045,6 +1104,7 @@ pub struct NotifyEVChargingScheduleRequest {
     pub custom_data: Option<CustomData>,
     pub time_base: DateTime<Utc>,
     pub charging_schedule: ChargingSchedule,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
 }
 
@@ -1074,6 +1134,7 @@ pub struct NotifyEventRequest {
     pub generated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     /// At least 1 item.
     pub event_data: Vec<EventData>,
@@ -1102,9 +1163,11 @@ pub struct NotifyMonitoringReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Vec<MonitoringData>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     pub generated_at: DateTime<Utc>,
 }
@@ -1129,6 +1192,7 @@ pub struct NotifyMonitoringReportResponse {
 pub struct NotifyReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub generated_at: DateTime<Utc>,
     /// At least 1 item.
@@ -1136,6 +1200,7 @@ pub struct NotifyReportRequest {
     pub report_data: Option<Vec<ReportData>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
 }
 
@@ -1161,12 +1226,21 @@ pub struct PublishFirmwareRequest {
     pub custom_data: Option<CustomData>,
     /// At most 512 characters.
     pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
     /// At most 32 characters.
     pub checksum: String,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
 }
 
@@ -1197,7 +1271,11 @@ pub struct PublishFirmwareStatusNotificationRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
 }
 
@@ -1221,12 +1299,14 @@ pub struct PublishFirmwareStatusNotificationResponse {
 pub struct ReportChargingProfilesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub charging_limit_source: ChargingLimitSource,
     /// At least 1 item.
     pub charging_profile: Vec<ChargingProfile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
 }
 
@@ -1250,11 +1330,16 @@ pub struct ReportChargingProfilesResponse {
 pub struct RequestStartTransactionRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
     pub id_token: IdToken,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub remote_start_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile: Option<ChargingProfile>,
@@ -1313,6 +1398,7 @@ pub struct RequestStopTransactionResponse {
 pub struct ReservationStatusUpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
     pub reservation_update_status: ReservationUpdateStatus,
 }
@@ -1337,12 +1423,17 @@ pub struct ReservationStatusUpdateResponse {
 pub struct ReserveNowRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub expiry_date_time: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_type: Option<Connector>,
     pub id_token: IdToken,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
@@ -1372,7 +1463,11 @@ pub struct ResetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub r#type: Reset,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
 }
 
@@ -1430,6 +1525,7 @@ pub struct SendLocalListRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_authorization_list: Option<Vec<AuthorizationData>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub version_number: i64,
     pub update_type: Update,
 }
@@ -1457,6 +1553,7 @@ pub struct SendLocalListResponse {
 pub struct SetChargingProfileRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     pub charging_profile: ChargingProfile,
 }
@@ -1536,6 +1633,7 @@ pub struct SetMonitoringBaseResponse {
 pub struct SetMonitoringLevelRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
 }
 
@@ -1562,6 +1660,7 @@ pub struct SetMonitoringLevelResponse {
 pub struct SetNetworkProfileRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub configuration_slot: i64,
     pub connection_data: NetworkConnectionProfile,
 }
@@ -1672,7 +1771,9 @@ pub struct StatusNotificationRequest {
     pub custom_data: Option<CustomData>,
     pub timestamp: DateTime<Utc>,
     pub connector_status: ConnectorStatus,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
 }
 
@@ -1702,14 +1803,27 @@ pub struct TransactionEventRequest {
     pub meter_value: Option<Vec<MeterValue>>,
     pub timestamp: DateTime<Utc>,
     pub trigger_reason: TriggerReason,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offline: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_of_phases_used: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cable_max_current: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reservation_id: Option<i64>,
     pub transaction_info: Transaction,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1736,7 +1850,11 @@ pub struct TransactionEventResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_cost: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_priority: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_info: Option<IdTokenInfo>,
@@ -1778,7 +1896,9 @@ pub struct TriggerMessageResponse {
 pub struct UnlockConnectorRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
 }
 
@@ -1830,10 +1950,19 @@ pub struct UnpublishFirmwareResponse {
 pub struct UpdateFirmwareRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub firmware: Firmware,
 }
@@ -2025,9 +2154,13 @@ pub fn typed_round_trip(
 pub struct ACChargingParameters {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub energy_amount: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub ev_min_current: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub ev_max_current: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub ev_max_voltage: i64,
 }
 
@@ -2044,7 +2177,11 @@ pub struct APN {
     /// At most 20 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apn_password: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sim_pin: Option<i64>,
     /// At most 6 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2130,7 +2267,9 @@ pub struct ChargingNeeds {
 pub struct ChargingProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub stack_level: i64,
     pub charging_profile_purpose: ChargingProfilePurpose,
     pub charging_profile_kind: ChargingProfileKind,
@@ -2154,10 +2293,18 @@ pub struct ChargingProfileCriterion {
     pub custom_data: Option<CustomData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack_level: Option<i64>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_profile_id: Option<Vec<i64>>,
     /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2169,10 +2316,15 @@ pub struct ChargingProfileCriterion {
 pub struct ChargingSchedule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_schedule: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<i64>,
     pub charging_rate_unit: ChargingRateUnit,
     /// At least 1 item, at most 1024 items.
@@ -2192,12 +2344,21 @@ pub struct ChargingSchedule {
 pub struct ChargingSchedulePeriod {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start_period: i64,
     #[serde(with = "crate::number")]
     pub limit: Decimal,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_phases: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub phase_to_use: Option<i64>,
 }
 
@@ -2225,11 +2386,19 @@ pub struct ChargingStation {
 pub struct ClearChargingProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack_level: Option<i64>,
 }
 
@@ -2239,6 +2408,7 @@ pub struct ClearMonitoringResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub status: ClearMonitoringStatus,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -2275,7 +2445,9 @@ pub struct CompositeSchedule {
     pub custom_data: Option<CustomData>,
     /// At least 1 item.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     pub schedule_start: DateTime<Utc>,
     pub charging_rate_unit: ChargingRateUnit,
@@ -2298,8 +2470,13 @@ pub struct Cost {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
     pub cost_kind: CostKind,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub amount: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub amount_multiplier: Option<i64>,
 }
 
@@ -2318,22 +2495,48 @@ pub struct CustomData {
 pub struct DCChargingParameters {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub ev_max_current: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub ev_max_voltage: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub energy_amount: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ev_max_power: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state_of_charge: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ev_energy_capacity: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub full_so_c: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bulk_so_c: Option<i64>,
 }
 
@@ -2342,8 +2545,13 @@ pub struct DCChargingParameters {
 pub struct EVSE {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
 }
 
@@ -2352,10 +2560,15 @@ pub struct EVSE {
 pub struct EventData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub event_id: i64,
     pub timestamp: DateTime<Utc>,
     pub trigger: EventTrigger,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cause: Option<i64>,
     /// At most 2500 characters.
     pub actual_value: String,
@@ -2371,7 +2584,11 @@ pub struct EventData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     pub component: Component,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub variable_monitoring_id: Option<i64>,
     pub event_notification_type: EventNotification,
     pub variable: Variable,
@@ -2444,13 +2661,21 @@ pub struct IdTokenInfo {
     pub status: AuthorizationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_expiry_date_time: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_priority: Option<i64>,
     /// At most 8 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language1: Option<String>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
@@ -2494,6 +2719,7 @@ pub struct MessageInfo {
     pub custom_data: Option<CustomData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<Component>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub priority: MessagePriority,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2553,7 +2779,9 @@ pub struct NetworkConnectionProfile {
     pub ocpp_transport: OCPPTransport,
     /// At most 512 characters.
     pub ocpp_csms_url: String,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub message_timeout: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub security_profile: i64,
     pub ocpp_interface: OCPPInterface,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2582,8 +2810,13 @@ pub struct OCSPRequestData {
 pub struct RelativeTimeInterval {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<i64>,
 }
 
@@ -2605,11 +2838,16 @@ pub struct ReportData {
 pub struct SalesTariff {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     /// At most 32 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_tariff_description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub num_e_price_levels: Option<i64>,
     /// At least 1 item, at most 1024 items.
     pub sales_tariff_entry: Vec<SalesTariffEntry>,
@@ -2622,7 +2860,11 @@ pub struct SalesTariffEntry {
     pub custom_data: Option<CustomData>,
     pub relative_time_interval: RelativeTimeInterval,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub e_price_level: Option<i64>,
     /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2655,13 +2897,18 @@ pub struct SampledValue {
 pub struct SetMonitoringData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction: Option<bool>,
     #[serde(with = "crate::number")]
     pub value: Decimal,
     pub r#type: Monitor,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
     pub component: Component,
     pub variable: Variable,
@@ -2672,7 +2919,11 @@ pub struct SetMonitoringData {
 pub struct SetMonitoringResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -2680,6 +2931,7 @@ pub struct SetMonitoringResult {
     pub r#type: Monitor,
     pub component: Component,
     pub variable: Variable,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
 }
 
@@ -2746,11 +2998,19 @@ pub struct Transaction {
     pub transaction_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_state: Option<ChargingState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_spent_charging: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<Reason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remote_start_id: Option<i64>,
 }
 
@@ -2762,7 +3022,11 @@ pub struct UnitOfMeasure {
     /// At most 20 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub multiplier: Option<i64>,
 }
 
@@ -2847,11 +3111,13 @@ pub struct VariableCharacteristics {
 pub struct VariableMonitoring {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub transaction: bool,
     #[serde(with = "crate::number")]
     pub value: Decimal,
     pub r#type: Monitor,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
 }
 

@@ -18,6 +18,7 @@ use crate::{Action, OcppVersion};
 #[serde(rename_all = "camelCase")]
 pub struct AFRRSignalRequest {
     pub timestamp: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub signal: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -45,6 +46,7 @@ pub struct AFRRSignalResponse {
 #[serde(rename_all = "camelCase")]
 pub struct AdjustPeriodicEventStreamRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub params: PeriodicEventStreamParams,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +115,7 @@ pub struct BatterySwapRequest {
     pub battery_data: Vec<BatteryData>,
     pub event_type: BatterySwapEvent,
     pub id_token: IdToken,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -153,6 +156,7 @@ impl Action for BootNotificationRequest {
 #[serde(rename_all = "camelCase")]
 pub struct BootNotificationResponse {
     pub current_time: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub interval: i64,
     pub status: RegistrationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,6 +170,7 @@ pub struct BootNotificationResponse {
 #[serde(rename_all = "camelCase")]
 pub struct CancelReservationRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -196,7 +201,11 @@ pub struct CertificateSignedRequest {
     pub certificate_chain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_type: Option<CertificateSigningUse>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -304,7 +313,11 @@ pub struct ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClearChargingProfileRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_profile_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_criteria: Option<ClearChargingProfile>,
@@ -365,6 +378,7 @@ pub struct ClearDERControlResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ClearDisplayMessageRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -395,7 +409,11 @@ pub struct ClearTariffsRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tariff_ids: Option<Vec<String>>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -422,6 +440,7 @@ pub struct ClearTariffsResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ClearVariableMonitoringRequest {
     /// At least 1 item.
+    #[serde(deserialize_with = "crate::integer::vec")]
     pub id: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -450,7 +469,11 @@ pub struct ClearedChargingLimitRequest {
     /// At most 20 characters.
     pub charging_limit_source: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -475,6 +498,7 @@ pub struct ClearedChargingLimitResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ClosePeriodicEventStreamRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -529,6 +553,7 @@ pub struct CustomerInformationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<IdToken>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub report: bool,
     pub clear: bool,
@@ -621,7 +646,11 @@ pub struct DeleteCertificateResponse {
 #[serde(rename_all = "camelCase")]
 pub struct FirmwareStatusNotificationRequest {
     pub status: FirmwareStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -653,7 +682,11 @@ pub struct Get15118EVCertificateRequest {
     /// At most 11000 characters.
     pub exi_request: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub maximum_contract_certificate_chains: Option<i64>,
     /// At least 1 item, at most 8 items.
     #[serde(rename = "prioritizedEMAIDs", skip_serializing_if = "Option::is_none")]
@@ -678,7 +711,11 @@ pub struct Get15118EVCertificateResponse {
     /// At most 17000 characters.
     pub exi_response: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remaining_contracts: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -688,6 +725,7 @@ pub struct Get15118EVCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetBaseReportRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub report_base: ReportBase,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -770,9 +808,14 @@ pub struct GetCertificateStatusResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetChargingProfilesRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     pub charging_profile: ChargingProfileCriterion,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -800,10 +843,12 @@ pub struct GetChargingProfilesResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetCompositeScheduleRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_rate_unit: Option<ChargingRateUnit>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -832,6 +877,7 @@ pub struct GetCompositeScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetDERControlRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
@@ -866,8 +912,13 @@ pub struct GetDERControlResponse {
 #[serde(rename_all = "camelCase")]
 pub struct GetDisplayMessagesRequest {
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<Vec<i64>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<MessagePriority>,
@@ -943,6 +994,7 @@ impl Action for GetLocalListVersionRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetLocalListVersionResponse {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub version_number: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -954,11 +1006,20 @@ pub struct GetLocalListVersionResponse {
 pub struct GetLogRequest {
     pub log: LogParameters,
     pub log_type: Log,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -991,6 +1052,7 @@ pub struct GetMonitoringReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1048,6 +1110,7 @@ pub struct GetReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_variable: Option<Vec<ComponentVariable>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1078,6 +1141,7 @@ pub struct GetReportResponse {
 #[serde(rename_all = "camelCase")]
 pub struct GetTariffsRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1213,7 +1277,11 @@ pub struct InstallCertificateResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LogStatusNotificationRequest {
     pub status: UploadLogStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -1240,6 +1308,7 @@ pub struct LogStatusNotificationResponse {
 #[serde(rename_all = "camelCase")]
 pub struct MeterValuesRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// At least 1 item.
     pub meter_value: Vec<MeterValue>,
@@ -1298,7 +1367,11 @@ pub struct NotifyChargingLimitRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_schedule: Option<Vec<ChargingSchedule>>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     pub charging_limit: ChargingLimit,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1328,9 +1401,11 @@ pub struct NotifyCustomerInformationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     pub generated_at: DateTime<Utc>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1417,6 +1492,7 @@ pub struct NotifyDisplayMessagesRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_info: Option<Vec<MessageInfo>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
@@ -1443,9 +1519,14 @@ pub struct NotifyDisplayMessagesResponse {
 #[serde(rename_all = "camelCase")]
 pub struct NotifyEVChargingNeedsRequest {
     /// Minimum 1.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_schedule_tuples: Option<i64>,
     pub charging_needs: ChargingNeeds,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1478,9 +1559,14 @@ pub struct NotifyEVChargingScheduleRequest {
     pub time_base: DateTime<Utc>,
     pub charging_schedule: ChargingSchedule,
     /// Minimum 1.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub selected_charging_schedule_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power_tolerance_acceptance: Option<bool>,
@@ -1513,6 +1599,7 @@ pub struct NotifyEventRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     /// At least 1 item.
     pub event_data: Vec<EventData>,
@@ -1541,10 +1628,12 @@ pub struct NotifyMonitoringReportRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Vec<MonitoringData>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     pub generated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1572,8 +1661,10 @@ pub struct NotifyPeriodicEventStreamRequest {
     /// At least 1 item.
     pub data: Vec<StreamDataElement>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub pending: i64,
     pub basetime: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1609,6 +1700,7 @@ pub struct NotifyPriorityChargingResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyReportRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub generated_at: DateTime<Utc>,
     /// At least 1 item.
@@ -1617,6 +1709,7 @@ pub struct NotifyReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1692,7 +1785,9 @@ pub struct NotifySettlementResponse {
 #[serde(rename_all = "camelCase")]
 pub struct NotifyWebPaymentStartedRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub timeout: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1745,14 +1840,23 @@ pub struct PublishFirmwareRequest {
     /// At most 2000 characters.
     pub location: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
     /// At most 32 characters.
     pub checksum: String,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1784,7 +1888,11 @@ pub struct PublishFirmwareStatusNotificationRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Vec<String>>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -1810,6 +1918,7 @@ pub struct PublishFirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PullDynamicScheduleUpdateRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub charging_profile_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1838,6 +1947,7 @@ pub struct PullDynamicScheduleUpdateResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportChargingProfilesRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     /// At most 20 characters.
     pub charging_limit_source: String,
@@ -1846,6 +1956,7 @@ pub struct ReportChargingProfilesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1893,6 +2004,7 @@ pub struct ReportDERControlRequest {
     /// At least 1 item, at most 24 items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_max_discharge: Option<Vec<LimitMaxDischargeGet>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tbc: Option<bool>,
@@ -1919,6 +2031,7 @@ pub struct ReportDERControlResponse {
 #[serde(rename_all = "camelCase")]
 pub struct RequestBatterySwapRequest {
     pub id_token: IdToken,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -1946,11 +2059,16 @@ pub struct RequestBatterySwapResponse {
 #[serde(rename_all = "camelCase")]
 pub struct RequestStartTransactionRequest {
     /// Minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
     pub id_token: IdToken,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub remote_start_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile: Option<ChargingProfile>,
@@ -2010,6 +2128,7 @@ pub struct RequestStopTransactionResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ReservationStatusUpdateRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub reservation_id: i64,
     pub reservation_update_status: ReservationUpdateStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2035,6 +2154,7 @@ pub struct ReservationStatusUpdateResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ReserveNowRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub expiry_date_time: DateTime<Utc>,
     /// At most 20 characters.
@@ -2042,7 +2162,11 @@ pub struct ReserveNowRequest {
     pub connector_type: Option<String>,
     pub id_token: IdToken,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
@@ -2073,7 +2197,11 @@ pub struct ReserveNowResponse {
 pub struct ResetRequest {
     pub r#type: Reset,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2131,6 +2259,7 @@ pub struct SendLocalListRequest {
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_authorization_list: Option<Vec<AuthorizationData>>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub version_number: i64,
     pub update_type: Update,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2159,6 +2288,7 @@ pub struct SendLocalListResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SetChargingProfileRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     pub charging_profile: ChargingProfile,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2235,6 +2365,7 @@ pub struct SetDERControlResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SetDefaultTariffRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     pub tariff: Tariff,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2315,6 +2446,7 @@ pub struct SetMonitoringBaseResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SetMonitoringLevelRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2341,6 +2473,7 @@ pub struct SetMonitoringLevelResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetNetworkProfileRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub configuration_slot: i64,
     pub connection_data: NetworkConnectionProfile,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2426,7 +2559,11 @@ pub struct SignCertificateRequest {
     pub certificate_type: Option<CertificateSigningUse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_root_certificate: Option<CertificateHashData>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2456,8 +2593,10 @@ pub struct StatusNotificationRequest {
     pub timestamp: DateTime<Utc>,
     pub connector_status: ConnectorStatus,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2490,16 +2629,29 @@ pub struct TransactionEventRequest {
     pub timestamp: DateTime<Utc>,
     pub trigger_reason: TriggerReason,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub seq_no: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offline: Option<bool>,
     /// Minimum 0, maximum 3.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_of_phases_used: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cable_max_current: Option<i64>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reservation_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preconditioning_status: Option<PreconditioningStatus>,
@@ -2530,7 +2682,11 @@ pub struct TransactionEventResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_cost: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_priority: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_info: Option<IdTokenInfo>,
@@ -2581,8 +2737,10 @@ pub struct TriggerMessageResponse {
 #[serde(rename_all = "camelCase")]
 pub struct UnlockConnectorRequest {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub connector_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2634,6 +2792,7 @@ pub struct UnpublishFirmwareResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateDynamicScheduleRequest {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub charging_profile_id: i64,
     pub schedule_update: ChargingScheduleUpdate,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2662,10 +2821,19 @@ pub struct UpdateDynamicScheduleResponse {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateFirmwareRequest {
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retry_interval: Option<i64>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub request_id: i64,
     pub firmware: Firmware,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2724,7 +2892,11 @@ pub struct VatNumberValidationRequest {
     /// At most 20 characters.
     pub vat_number: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -2747,7 +2919,11 @@ pub struct VatNumberValidationResponse {
     /// At most 20 characters.
     pub vat_number: String,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     pub status: GenericStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3008,7 +3184,11 @@ pub struct APN {
     /// At most 64 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apn_password: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sim_pin: Option<i64>,
     /// At most 6 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3025,7 +3205,10 @@ pub struct APN {
 pub struct AbsolutePriceSchedule {
     pub time_anchor: DateTime<Utc>,
     /// Minimum 0.
-    #[serde(rename = "priceScheduleID")]
+    #[serde(
+        rename = "priceScheduleID",
+        deserialize_with = "crate::integer::deserialize"
+    )]
     pub price_schedule_id: i64,
     /// At most 160 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3110,6 +3293,7 @@ pub struct AuthorizationData {
 #[serde(rename_all = "camelCase")]
 pub struct BatteryData {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
     /// At most 50 characters.
     pub serial_number: String,
@@ -3233,8 +3417,10 @@ pub struct ChargingPeriod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingProfile {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub stack_level: i64,
     pub charging_profile_purpose: ChargingProfilePurpose,
     pub charging_profile_kind: ChargingProfileKind,
@@ -3247,13 +3433,21 @@ pub struct ChargingProfile {
     /// At most 36 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_offline_duration: Option<i64>,
     /// At least 1 item, at most 3 items.
     pub charging_schedule: Vec<ChargingSchedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_after_offline_duration: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dyn_update_interval: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dyn_update_time: Option<DateTime<Utc>>,
@@ -3270,10 +3464,18 @@ pub struct ChargingProfileCriterion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack_level: Option<i64>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_profile_id: Option<Vec<i64>>,
     /// At least 1 item, at most 4 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3285,12 +3487,17 @@ pub struct ChargingProfileCriterion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingSchedule {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_at_so_c: Option<LimitAtSoC>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_schedule: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<i64>,
     pub charging_rate_unit: ChargingRateUnit,
     #[serde(
@@ -3306,7 +3513,11 @@ pub struct ChargingSchedule {
     )]
     pub power_tolerance: Option<Decimal>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub signature_id: Option<i64>,
     /// At most 88 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3316,7 +3527,11 @@ pub struct ChargingSchedule {
     /// At least 1 item, at most 1024 items.
     pub charging_schedule_period: Vec<ChargingSchedulePeriod>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub randomized_delay: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_tariff: Option<SalesTariff>,
@@ -3331,6 +3546,7 @@ pub struct ChargingSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargingSchedulePeriod {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start_period: i64,
     #[serde(
         default,
@@ -3353,10 +3569,18 @@ pub struct ChargingSchedulePeriod {
     )]
     pub limit_l3: Option<Decimal>,
     /// Minimum 0, maximum 3.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number_phases: Option<i64>,
     /// Minimum 0, maximum 3.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub phase_to_use: Option<i64>,
     /// Maximum 0.
     #[serde(
@@ -3556,12 +3780,20 @@ pub struct ChargingStation {
 #[serde(rename_all = "camelCase")]
 pub struct ClearChargingProfile {
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_profile_purpose: Option<ChargingProfilePurpose>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack_level: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3572,6 +3804,7 @@ pub struct ClearChargingProfile {
 pub struct ClearMonitoringResult {
     pub status: ClearMonitoringStatus,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -3620,7 +3853,9 @@ pub struct ComponentVariable {
 #[serde(rename_all = "camelCase")]
 pub struct CompositeSchedule {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub evse_id: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     pub schedule_start: DateTime<Utc>,
     pub charging_rate_unit: ChargingRateUnit,
@@ -3634,9 +3869,11 @@ pub struct CompositeSchedule {
 #[serde(rename_all = "camelCase")]
 pub struct ConstantStreamData {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub params: PeriodicEventStreamParams,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub variable_monitoring_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3657,8 +3894,13 @@ pub struct ConsumptionCost {
 #[serde(rename_all = "camelCase")]
 pub struct Cost {
     pub cost_kind: CostKind,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub amount: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub amount_multiplier: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3727,13 +3969,25 @@ pub struct DCChargingParameters {
     )]
     pub energy_amount: Option<Decimal>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state_of_charge: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub full_so_c: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bulk_so_c: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -3998,6 +4252,7 @@ pub struct DERCurve {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hysteresis: Option<Hysteresis>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactive_power_params: Option<ReactivePowerParams>,
@@ -4063,6 +4318,7 @@ pub struct EVAbsolutePriceSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EVAbsolutePriceScheduleEntry {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     /// At least 1 item, at most 8 items.
     pub ev_price_rule: Vec<EVPriceRule>,
@@ -4093,6 +4349,7 @@ pub struct EVPowerSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EVPowerScheduleEntry {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     #[serde(with = "crate::number")]
     pub power: Decimal,
@@ -4115,9 +4372,14 @@ pub struct EVPriceRule {
 #[serde(rename_all = "camelCase")]
 pub struct EVSE {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub connector_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4127,6 +4389,7 @@ pub struct EVSE {
 #[serde(rename_all = "camelCase")]
 pub struct EnterService {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(with = "crate::number")]
     pub high_voltage: Decimal,
@@ -4172,11 +4435,16 @@ pub struct EnterServiceGet {
 #[serde(rename_all = "camelCase")]
 pub struct EventData {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub event_id: i64,
     pub timestamp: DateTime<Utc>,
     pub trigger: EventTrigger,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cause: Option<i64>,
     /// At most 2500 characters.
     pub actual_value: String,
@@ -4193,12 +4461,20 @@ pub struct EventData {
     pub transaction_id: Option<String>,
     pub component: Component,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub variable_monitoring_id: Option<i64>,
     pub event_notification_type: EventNotification,
     pub variable: Variable,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub severity: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4226,6 +4502,7 @@ pub struct Firmware {
 #[serde(rename_all = "camelCase")]
 pub struct FixedPF {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(with = "crate::number")]
     pub displacement: Decimal,
@@ -4259,6 +4536,7 @@ pub struct FixedPFGet {
 #[serde(rename_all = "camelCase")]
 pub struct FixedVar {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(with = "crate::number")]
     pub setpoint: Decimal,
@@ -4291,6 +4569,7 @@ pub struct FixedVarGet {
 #[serde(rename_all = "camelCase")]
 pub struct FreqDroop {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(with = "crate::number")]
     pub over_freq: Decimal,
@@ -4358,6 +4637,7 @@ pub struct GetVariableResult {
 #[serde(rename_all = "camelCase")]
 pub struct Gradient {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(with = "crate::number")]
     pub gradient: Decimal,
@@ -4428,7 +4708,11 @@ pub struct IdTokenInfo {
     pub status: AuthorizationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_expiry_date_time: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub charging_priority: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id_token: Option<IdToken>,
@@ -4439,7 +4723,11 @@ pub struct IdTokenInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language2: Option<String>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_id: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_message: Option<MessageContent>,
@@ -4451,6 +4739,7 @@ pub struct IdTokenInfo {
 #[serde(rename_all = "camelCase")]
 pub struct LimitAtSoC {
     /// Minimum 0, maximum 100.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub soc: i64,
     #[serde(with = "crate::number")]
     pub limit: Decimal,
@@ -4462,6 +4751,7 @@ pub struct LimitAtSoC {
 #[serde(rename_all = "camelCase")]
 pub struct LimitMaxDischarge {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub priority: i64,
     #[serde(
         default,
@@ -4527,6 +4817,7 @@ pub struct MessageInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<Component>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub priority: MessagePriority,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4589,10 +4880,12 @@ pub struct NetworkConnectionProfile {
     pub ocpp_version: Option<OCPPVersion>,
     pub ocpp_interface: OCPPInterface,
     pub ocpp_transport: OCPPTransport,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub message_timeout: i64,
     /// At most 2000 characters.
     pub ocpp_csms_url: String,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub security_profile: i64,
     /// At most 48 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4630,7 +4923,9 @@ pub struct OverstayRule {
     /// At most 32 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overstay_rule_description: Option<String>,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start_time: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub overstay_fee_period: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4643,7 +4938,11 @@ pub struct OverstayRuleList {
     pub overstay_power_threshold: Option<RationalNumber>,
     /// At least 1 item, at most 5 items.
     pub overstay_rule: Vec<OverstayRule>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub overstay_time_threshold: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4653,10 +4952,18 @@ pub struct OverstayRuleList {
 #[serde(rename_all = "camelCase")]
 pub struct PeriodicEventStreamParams {
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub interval: Option<i64>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub values: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4691,11 +4998,13 @@ pub struct PriceLevelSchedule {
     pub price_level_schedule_entries: Vec<PriceLevelScheduleEntry>,
     pub time_anchor: DateTime<Utc>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub price_schedule_id: i64,
     /// At most 32 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_schedule_description: Option<String>,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub number_of_price_levels: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4704,8 +5013,10 @@ pub struct PriceLevelSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceLevelScheduleEntry {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub price_level: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4714,13 +5025,25 @@ pub struct PriceLevelScheduleEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceRule {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parking_fee_period: Option<i64>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub carbon_dioxide_emission: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub renewable_generation_percentage: Option<i64>,
     pub energy_fee: RationalNumber,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4733,6 +5056,7 @@ pub struct PriceRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceRuleStack {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub duration: i64,
     /// At least 1 item, at most 8 items.
     pub price_rule: Vec<PriceRule>,
@@ -4743,7 +5067,9 @@ pub struct PriceRuleStack {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RationalNumber {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub exponent: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub value: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4773,8 +5099,13 @@ pub struct ReactivePowerParams {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelativeTimeInterval {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub start: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4797,12 +5128,17 @@ pub struct ReportData {
 #[serde(rename_all = "camelCase")]
 pub struct SalesTariff {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     /// At most 32 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_tariff_description: Option<String>,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub num_e_price_levels: Option<i64>,
     /// At least 1 item, at most 1024 items.
     pub sales_tariff_entry: Vec<SalesTariffEntry>,
@@ -4815,7 +5151,11 @@ pub struct SalesTariff {
 pub struct SalesTariffEntry {
     pub relative_time_interval: RelativeTimeInterval,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub e_price_level: Option<i64>,
     /// At least 1 item, at most 3 items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4849,7 +5189,11 @@ pub struct SampledValue {
 #[serde(rename_all = "camelCase")]
 pub struct SetMonitoringData {
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub periodic_event_stream: Option<PeriodicEventStreamParams>,
@@ -4859,6 +5203,7 @@ pub struct SetMonitoringData {
     pub value: Decimal,
     pub r#type: Monitor,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
     pub component: Component,
     pub variable: Variable,
@@ -4870,7 +5215,11 @@ pub struct SetMonitoringData {
 #[serde(rename_all = "camelCase")]
 pub struct SetMonitoringResult {
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_info: Option<StatusInfo>,
@@ -4879,6 +5228,7 @@ pub struct SetMonitoringResult {
     pub component: Component,
     pub variable: Variable,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -4992,7 +5342,11 @@ pub struct TariffAssignment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_from: Option<DateTime<Utc>>,
     /// At least 1 item.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub evse_ids: Option<Vec<i64>>,
     /// At least 1 item.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5053,17 +5407,41 @@ pub struct TariffConditions {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_power: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_charging_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_charging_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_idle_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_idle_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5172,7 +5550,11 @@ pub struct TaxRate {
     #[serde(with = "crate::number")]
     pub tax: Decimal,
     /// Minimum 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stack: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5182,7 +5564,7 @@ pub struct TaxRate {
 #[serde(rename_all = "camelCase")]
 pub struct TaxRule {
     /// Minimum 0.
-    #[serde(rename = "taxRuleID")]
+    #[serde(rename = "taxRuleID", deserialize_with = "crate::integer::deserialize")]
     pub tax_rule_id: i64,
     /// At most 100 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5245,9 +5627,15 @@ pub struct TotalPrice {
 pub struct TotalUsage {
     #[serde(with = "crate::number")]
     pub energy: Decimal,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub charging_time: i64,
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub idle_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reservation_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5260,11 +5648,19 @@ pub struct Transaction {
     pub transaction_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charging_state: Option<ChargingState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_spent_charging: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<Reason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remote_start_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_mode: Option<OperationMode>,
@@ -5292,10 +5688,18 @@ pub struct TransactionLimit {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_energy: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_time: Option<i64>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_so_c: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5307,7 +5711,11 @@ pub struct UnitOfMeasure {
     /// At most 20 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub multiplier: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5463,7 +5871,11 @@ pub struct V2XChargingParameters {
     )]
     pub ev_max_v2_x_energy_request: Option<Decimal>,
     /// Minimum 0, maximum 100.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub target_so_c: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<CustomData>,
@@ -5483,6 +5895,7 @@ pub struct V2XFreqWattPoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct V2XSignalWattPoint {
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub signal: i64,
     #[serde(with = "crate::number")]
     pub power: Decimal,
@@ -5559,7 +5972,11 @@ pub struct VariableCharacteristics {
     )]
     pub max_limit: Option<Decimal>,
     /// Minimum 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::integer::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_elements: Option<i64>,
     /// At most 1000 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5573,12 +5990,14 @@ pub struct VariableCharacteristics {
 #[serde(rename_all = "camelCase")]
 pub struct VariableMonitoring {
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub id: i64,
     pub transaction: bool,
     #[serde(with = "crate::number")]
     pub value: Decimal,
     pub r#type: Monitor,
     /// Minimum 0.
+    #[serde(deserialize_with = "crate::integer::deserialize")]
     pub severity: i64,
     pub event_notification_type: EventNotification,
     #[serde(skip_serializing_if = "Option::is_none")]
