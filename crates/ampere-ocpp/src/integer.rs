@@ -8,7 +8,6 @@
 //! Integers are written as plain integers, serde's default.
 
 use rust_decimal::prelude::ToPrimitive;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Number;
 
