@@ -385,6 +385,8 @@ impl Connection {
         };
         match message {
             Message::Text(text) => {
+                let incoming = crate::handler::FrameDirection::Incoming;
+                (self.ctx.handler).on_frame(&self.session.info, incoming, text.as_str());
                 self.on_text(text.as_str());
                 if text.len() > self.ctx.ws_config.read_buffer_size {
                     self.buffers_grown = true;
@@ -555,6 +557,8 @@ impl Connection {
     }
 
     async fn send_text(&mut self, text: String) {
+        let outgoing = crate::handler::FrameDirection::Outgoing;
+        (self.ctx.handler).on_frame(&self.session.info, outgoing, &text);
         self.send(Message::text(text)).await;
     }
 

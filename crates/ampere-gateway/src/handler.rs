@@ -105,4 +105,18 @@ pub trait CallHandler: Send + Sync + 'static {
 
     /// Connection life cycle, see [`ConnectionEvent`].
     async fn on_connection_event(&self, session: &SessionInfo, event: ConnectionEvent);
+
+    /// Every text frame as it crosses the socket, both ways, in the order it did (for a
+    /// message log). Called on the connection's own task, so it must return at once: hand the
+    /// text to a queue, never wait on IO. Nothing is observed by default.
+    fn on_frame(&self, _session: &SessionInfo, _direction: FrameDirection, _text: &str) {}
+}
+
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameDirection {
+    /// From the charger to Ampere.
+    Incoming,
+    /// From Ampere to the charger.
+    Outgoing,
 }

@@ -57,7 +57,7 @@ mod tls;
 pub use commands::{CommandError, Commands};
 pub use config::{GatewayConfig, UnknownChargerPolicy};
 pub use directory::{ChargerAuth, ChargerDirectory, DirectoryError};
-pub use handler::{CallHandler, ConnectionEvent, DisconnectReason, SessionInfo};
+pub use handler::{CallHandler, ConnectionEvent, DisconnectReason, FrameDirection, SessionInfo};
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub use server::{Gateway, RunningGateway};
 pub use tls::{TlsConfig, TlsError, TlsReloader};
