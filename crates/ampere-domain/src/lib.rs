@@ -10,6 +10,7 @@ pub mod charger;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod message_log;
 pub mod meter;
 pub mod password;
 pub mod ports;
@@ -18,6 +19,7 @@ pub mod services;
 pub mod status;
 pub mod token;
 pub mod transaction;
+pub mod webhook;
 
 pub use api_token::{
     ApiRole, ApiToken, ApiTokenService, ApiTokenStore, AuditEntry, AuditRecord, Bootstrap,

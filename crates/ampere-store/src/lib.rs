@@ -35,7 +35,9 @@
 mod api_tokens;
 mod codec;
 mod error;
+mod message_log;
 mod tx;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
