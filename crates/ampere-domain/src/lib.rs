@@ -9,6 +9,7 @@ pub mod api_token;
 pub mod charger;
 pub mod clock;
 pub mod error;
+pub mod file_transfer;
 pub mod ids;
 pub mod message_log;
 pub mod meter;
@@ -31,6 +32,11 @@ pub use charger::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, StoreError};
+pub use file_transfer::{
+    FileTransferService, FileTransferStore, FirmwareFile, FirmwareUpdate, LogKind, LogRequest,
+    NewFirmwareFile, NewFirmwareUpdate, NewLogRequest, StatusEntry, TransferMatch,
+    UploadTarget, UploadToken, UploadedFile,
+};
 pub use ids::{
     ChargerId, ConnectorId, ConnectorRef, EvseId, IdToken, IdTokenKind, InvalidId, TransactionId,
 };

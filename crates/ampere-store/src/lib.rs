@@ -35,6 +35,7 @@
 mod api_tokens;
 mod codec;
 mod error;
+mod file_transfer;
 mod message_log;
 mod tx;
 mod webhooks;
