@@ -3,7 +3,7 @@
 use crate::ids::{ChargerId, InvalidId};
 
 /// What went wrong in the store, in the three classes callers act on differently.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or is overloaded (connection refused, pool timeout,
     /// database locked past the busy timeout). Retrying later may work; a handler answers

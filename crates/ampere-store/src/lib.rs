@@ -14,28 +14,27 @@
 //! so an answered message is on disk. On SQLite the connection runs with
 //! `synchronous = FULL` (see [`sqlite_pragmas`] for why).
 //!
-//! # Write path and the group-commit seam
+//! # Write path: group commit on SQLite
 //! SQLite allows one writer at a time, so writes go through a pool of exactly one
-//! connection ([`Store::begin`]); reads use a separate pool and never wait for writes (WAL).
-//! A MeterValues message costs a handful of statements in one transaction: the charger's
-//! `last_seen`, the retry check (stored values at the same time, by index), its transaction
-//! (when named) and one multi-row insert of all sampled values.
-//! Measured on the development machine (2 cores, ext4, debug build, 20 chargers in parallel,
-//! 4 sampled values per message): about 1,000 messages/s linked to a transaction; without
-//! the transaction and the retry check about 1,600/s, and the same with `synchronous =
-//! NORMAL`, so there the per-unit-of-work overhead (BEGIN/COMMIT and the statements queued
-//! on the one writer) dominates, not the fsync; on slower disks the fsync will. Both shrink
-//! with group commit, which the 20k/s target needs. The seam for batching commits across
-//! chargers is [`SqlTx::commit`](tx::SqlTx) on the writer: a group committer
-//! would run the units of work of many chargers on the single writer connection inside one
-//! `BEGIN … COMMIT`, each inside a `SAVEPOINT` (so one failing unit rolls back alone), and
-//! resolve every caller's `commit()` when the shared COMMIT returns. Callers and the port do
-//! not change; durability before the answer still holds.
+//! connection; reads use a separate pool and never wait for writes (WAL). The domain's units
+//! of work on that writer are committed in groups ([`group`]): each runs in its own
+//! `SAVEPOINT` inside a transaction that many units share, and one `COMMIT` (one fsync)
+//! makes the whole group durable before any of their `commit()` calls return. PostgreSQL has
+//! many writers and batches its own WAL flushes, so there each unit is its own transaction.
+//!
+//! A MeterValues message costs a handful of statements: the retry check (stored values at the
+//! same time, by index), its transaction (when named), one multi-row insert of all sampled
+//! values, and the charger's `last_seen` at most every few seconds ([`last_seen`]). Every
+//! statement is a round trip to sqlx's SQLite thread; with the fsync amortised, those round
+//! trips are what a message costs (`cargo run --release -p ampere-store --example
+//! write_throughput` measures it; BENCHMARKS.md has the figures).
 
 mod api_tokens;
 mod codec;
 mod error;
 mod file_transfer;
+mod group;
+mod last_seen;
 mod message_log;
 mod tx;
 mod webhooks;
@@ -53,6 +52,9 @@ use ampere_domain::ports::{Storage, StoreResult, StoreTx};
 
 pub use error::map_sqlx;
 pub use tx::SqlTx;
+
+use group::GroupWriter;
+use last_seen::LastSeen;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,12 @@ pub struct Store {
     /// Reads. On SQLite separate read-only connections; on PostgreSQL the same pool as
     /// `writer`.
     reader: AnyPool,
+    /// The domain's units of work on a SQLite file, committed in groups on `writer`
+    /// ([`group`]). PostgreSQL has many writers and groups its WAL flushes itself; an
+    /// in-memory SQLite database has no fsync to save.
+    group: Option<GroupWriter>,
+    /// Whose `last_seen` was written recently ([`last_seen`]).
+    last_seen: LastSeen,
 }
 
 impl Store {
@@ -179,6 +187,8 @@ impl Store {
                     .map_err(map_sqlx)?;
                 Ok(Self {
                     backend,
+                    group: Some(GroupWriter::new(writer.clone())),
+                    last_seen: LastSeen::default(),
                     writer,
                     reader,
                 })
@@ -194,6 +204,8 @@ impl Store {
                     backend,
                     writer: pool.clone(),
                     reader: pool,
+                    group: None,
+                    last_seen: LastSeen::default(),
                 })
             }
         }
@@ -221,6 +233,8 @@ impl Store {
             backend: Backend::Sqlite,
             writer: pool.clone(),
             reader: pool,
+            group: None,
+            last_seen: LastSeen::default(),
         })
     }
 
@@ -250,13 +264,19 @@ impl Store {
 #[async_trait]
 impl Storage for Store {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        if let Some(group) = &self.group {
+            return Ok(Box::new(SqlTx::grouped(
+                group.begin().await?,
+                self.last_seen.clone(),
+            )));
+        }
         let tx = self.writer.begin().await.map_err(map_sqlx)?;
-        Ok(Box::new(SqlTx::new(tx)))
+        Ok(Box::new(SqlTx::new(tx, self.last_seen.clone())))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn StoreTx>> {
         let tx = self.reader.begin().await.map_err(map_sqlx)?;
-        Ok(Box::new(SqlTx::new(tx)))
+        Ok(Box::new(SqlTx::new(tx, self.last_seen.clone())))
     }
 }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
+use sqlx::{Any, AnyConnection, Row};
 
 use ampere_domain::StoreError;
 use ampere_domain::charger::{Charger, ConnectionEvent, SecurityProfile};
@@ -19,32 +19,59 @@ use ampere_domain::transaction::{Transaction, TransactionEventRecord};
 
 use crate::codec::{dec_opt, flag, parse, parse_dec_opt, parse_ts, parse_ts_opt, ts, ts_opt};
 use crate::error::map_sqlx;
+use crate::group::Unit;
+use crate::last_seen::LastSeen;
 
 type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
-/// One database transaction. Dropping it without [`StoreTx::commit`] rolls it back.
+/// One unit of work: a database transaction of its own, or (SQLite's writer) a savepoint
+/// in a group transaction that commits many units at once ([`crate::group`]). Dropping it
+/// without [`StoreTx::commit`] rolls it back.
 pub struct SqlTx {
-    tx: sqlx::Transaction<'static, Any>,
+    conn: Conn,
+    last_seen: LastSeen,
+}
+
+enum Conn {
+    Own(sqlx::Transaction<'static, Any>),
+    Grouped(Unit),
 }
 
 impl SqlTx {
-    pub(crate) fn new(tx: sqlx::Transaction<'static, Any>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: sqlx::Transaction<'static, Any>, last_seen: LastSeen) -> Self {
+        Self {
+            conn: Conn::Own(tx),
+            last_seen,
+        }
+    }
+
+    pub(crate) fn grouped(unit: Unit, last_seen: LastSeen) -> Self {
+        Self {
+            conn: Conn::Grouped(unit),
+            last_seen,
+        }
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Conn::Own(tx) => tx,
+            Conn::Grouped(unit) => unit.conn(),
+        }
     }
 
     async fn execute(&mut self, q: Query<'_>) -> StoreResult<u64> {
-        q.execute(&mut *self.tx)
+        q.execute(self.conn())
             .await
             .map(|r| r.rows_affected())
             .map_err(map_sqlx)
     }
 
     async fn fetch_optional(&mut self, q: Query<'_>) -> StoreResult<Option<AnyRow>> {
-        q.fetch_optional(&mut *self.tx).await.map_err(map_sqlx)
+        q.fetch_optional(self.conn()).await.map_err(map_sqlx)
     }
 
     async fn fetch_all(&mut self, q: Query<'_>) -> StoreResult<Vec<AnyRow>> {
-        q.fetch_all(&mut *self.tx).await.map_err(map_sqlx)
+        q.fetch_all(self.conn()).await.map_err(map_sqlx)
     }
 }
 
@@ -422,7 +449,10 @@ fn limit(n: u32) -> i64 {
 #[async_trait]
 impl StoreTx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(map_sqlx)
+        match self.conn {
+            Conn::Own(tx) => tx.commit().await.map_err(map_sqlx),
+            Conn::Grouped(unit) => unit.commit().await,
+        }
     }
 
     async fn charger(&mut self, id: &ChargerId) -> StoreResult<Option<Charger>> {
@@ -460,6 +490,7 @@ impl StoreTx for SqlTx {
         let n = self
             .execute(sqlx::query("DELETE FROM chargers WHERE id = $1").bind(id.as_str()))
             .await?;
+        self.last_seen.forget(id.as_str());
         Ok(n == 1)
     }
 
@@ -491,6 +522,9 @@ impl StoreTx for SqlTx {
         at: DateTime<Utc>,
         protocol: Option<&str>,
     ) -> StoreResult<bool> {
+        if protocol.is_none() && self.last_seen.is_fresh(id.as_str(), at) {
+            return Ok(true);
+        }
         let n = self
             .execute(
                 sqlx::query(
@@ -502,6 +536,9 @@ impl StoreTx for SqlTx {
                 .bind(protocol),
             )
             .await?;
+        if n == 1 {
+            self.last_seen.written(id.as_str(), at);
+        }
         Ok(n == 1)
     }
 
