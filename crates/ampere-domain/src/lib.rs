@@ -8,6 +8,7 @@
 pub mod api_token;
 pub mod charger;
 pub mod clock;
+pub mod device_model;
 pub mod error;
 pub mod file_transfer;
 pub mod ids;
@@ -31,6 +32,10 @@ pub use charger::{
     ConnectionEventKind, NewCharger, RegistrationStatus, SecurityProfile, UnknownChargerPolicy,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device_model::{
+    ComponentRef, DeviceModel, DeviceModelService, DeviceModelStore, PartOutcome, ReportPart,
+    ReportScope, ReportedVariable, VariableAttribute, VariableCharacteristics, VariableRef,
+};
 pub use error::{DomainError, StoreError};
 pub use file_transfer::{
     FileTransferService, FileTransferStore, FirmwareFile, FirmwareUpdate, LogKind, LogRequest,

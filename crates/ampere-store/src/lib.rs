@@ -31,6 +31,7 @@
 
 mod api_tokens;
 mod codec;
+mod device_model;
 mod error;
 mod file_transfer;
 mod group;

@@ -19,6 +19,7 @@ pub use transaction::TransactionService;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::device_model::{DeviceModelService, DeviceModelStore};
 use crate::error::DomainError;
 use crate::ids::ChargerId;
 use crate::ports::{Storage, StoreTx};
@@ -31,17 +32,26 @@ pub struct Services {
     pub transactions: TransactionService,
     pub meter: MeterService,
     pub reports: ReportService,
+    pub device_model: DeviceModelService,
     clock: Arc<dyn Clock>,
 }
 
 impl Services {
-    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>, config: ChargerConfig) -> Self {
+    /// `storage` is one store that implements every port the services use.
+    pub fn new<S: Storage + DeviceModelStore>(
+        storage: Arc<S>,
+        clock: Arc<dyn Clock>,
+        config: ChargerConfig,
+    ) -> Self {
+        let device_model = DeviceModelService::new(storage.clone(), clock.clone());
+        let storage: Arc<dyn Storage> = storage;
         Self {
             chargers: ChargerService::new(storage.clone(), clock.clone(), config),
             authorization: AuthorizationService::new(storage.clone(), clock.clone()),
             transactions: TransactionService::new(storage.clone(), clock.clone()),
             meter: MeterService::new(storage.clone(), clock.clone()),
             reports: ReportService::new(storage, clock.clone()),
+            device_model,
             clock,
         }
     }
