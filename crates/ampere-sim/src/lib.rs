@@ -16,6 +16,7 @@
 //! charger, no threads of its own.
 
 mod answer;
+pub mod bench;
 mod charger;
 pub mod config;
 pub mod curve;
