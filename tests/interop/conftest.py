@@ -28,6 +28,7 @@ class Server:
         self.process = None
         self.ws_url = None  # ws://127.0.0.1:PORT/ocpp
         self.wss_url = None  # wss://127.0.0.1:PORT/ocpp, when TLS is on
+        self.http_url = None  # http://127.0.0.1:PORT (REST API under /api/v1)
         self.output = []
 
     def cli(self, *args: str) -> str:
@@ -41,7 +42,7 @@ class Server:
         assert done.returncode == 0, f"ampere {' '.join(args)} failed:\n{done.stderr}"
         return done.stdout
 
-    def start(self, *extra: str):
+    def start(self, *extra: str, env: dict | None = None):
         self.process = subprocess.Popen(
             [
                 BIN,
@@ -57,7 +58,11 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")},
+            env={
+                **os.environ,
+                "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+                **(env or {}),
+            },
         )
         deadline = time.monotonic() + BANNER_WAIT_S
         while time.monotonic() < deadline:
@@ -69,6 +74,9 @@ class Server:
                 found = re.search(rf"({scheme}://[0-9.:]+)/ocpp/\{{identity\}}", line)
                 if found:
                     setattr(self, f"{scheme}_url", found.group(1) + "/ocpp")
+            api = re.search(r"REST API:\s+(http://[0-9.:]+)/api/v1", line)
+            if api:
+                self.http_url = api.group(1)
             if "REST API:" in line and self.ws_url:
                 # Keep reading, or a full pipe would block the server's logging.
                 threading.Thread(target=self._drain, daemon=True).start()
