@@ -1,6 +1,7 @@
 """The REST API under a schema-driven fuzzer: schemathesis reads /api/v1/openapi.json from a
 live `ampere serve` and sends generated requests (valid and invalid) to every operation.
-Whatever it sends, the server must never answer 5xx, and its errors must be problem+json.
+Whatever it sends, the server must never answer 5xx, and every answer must carry the
+content type and headers the document states for it (problem+json for errors).
 
 Chargers are connected while it runs (one 1.6, one 2.0.1), so commands reach a real
 connection and not only the "offline" branch. Operations that cannot be fuzzed meaningfully
