@@ -14,8 +14,9 @@ pub struct ChargerContext {
     /// The OCPP version of its connection.
     pub version: OcppVersion,
     /// Whether the charger was registered when it connected. Informational (it is traced):
-    /// the router reads the current registration for every call, because an operator may
-    /// register, approve or reject a charger while it is connected.
+    /// the router reads the current registration again at least every second (and on every
+    /// BootNotification), because an operator may register, approve or reject a charger
+    /// while it is connected.
     pub known: bool,
 }
 

@@ -13,11 +13,15 @@ use crate::context::{ChargerContext, Ctx};
 use crate::error::{domain_error, internal, undecodable};
 use crate::{v16, v21, v201};
 
+mod admitted;
+use admitted::Admitted;
+
 /// Answers what chargers send. Cheap to clone (the services are handles).
 #[derive(Clone)]
 pub struct Router {
     services: Services,
     clock: Arc<dyn Clock>,
+    admitted: Admitted,
 }
 
 impl Router {
@@ -25,7 +29,11 @@ impl Router {
     /// 1.6 StatusNotification without a timestamp).
     pub fn new(services: Services) -> Self {
         let clock = services.clock().clone();
-        Self { services, clock }
+        Self {
+            services,
+            clock,
+            admitted: Admitted::default(),
+        }
     }
 
     /// Answers a CALL: the CALLRESULT payload, or the CALLERROR to send instead. The effects
@@ -118,8 +126,11 @@ impl Router {
                 format!("{action} is a SEND message; it cannot be sent as a CALL"),
             ));
         }
-        // A Rejected or not yet admitted charger may always try to boot (again).
-        if action != "BootNotification" {
+        // A Rejected or not yet admitted charger may always try to boot (again), and a boot
+        // may change the registration, so the next call reads it afresh.
+        if action == "BootNotification" {
+            self.admitted.forget(&charger.charger_id);
+        } else {
             self.admit(charger).await?;
         }
         ampere_ocpp::validate(version, action, MessageKind::Request, &payload)
@@ -179,6 +190,9 @@ impl Router {
     async fn admit(&self, charger: &ChargerContext) -> Result<(), CallError> {
         let chargers = &self.services.chargers;
         let id = &charger.charger_id;
+        if self.admitted.holds(id) {
+            return Ok(());
+        }
         let registered = match chargers.get(id).await.map_err(domain_error)? {
             Some(c) => Some(c),
             None => chargers
@@ -195,7 +209,10 @@ impl Router {
                 ErrorCode::SecurityError,
                 "charger registration is Rejected; only BootNotification is answered",
             )),
-            Some(RegistrationStatus::Accepted | RegistrationStatus::Pending) => Ok(()),
+            Some(RegistrationStatus::Accepted | RegistrationStatus::Pending) => {
+                self.admitted.remember(id);
+                Ok(())
+            }
         }
     }
 }

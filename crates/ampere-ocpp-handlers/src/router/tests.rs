@@ -209,6 +209,33 @@ async fn a_rejected_charger_may_only_boot() {
 }
 
 #[tokio::test]
+async fn a_charger_rejected_while_connected_is_refused_within_a_second() {
+    let h = Harness::new().await;
+    for version in ALL {
+        h.ok(version, "Heartbeat", json!({})).await;
+    }
+    h.services
+        .chargers
+        .update(
+            &charger_id(),
+            ChargerUpdate {
+                registration_status: Some(RegistrationStatus::Rejected),
+                ..ChargerUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(super::admitted::ADMITTED_FOR).await;
+    for version in ALL {
+        let e = h
+            .call(version, "Heartbeat", json!({}))
+            .await
+            .expect_err("rejected");
+        assert_eq!(e.code, ErrorCode::SecurityError, "{version}");
+    }
+}
+
+#[tokio::test]
 async fn a_pending_charger_is_served_normally() {
     let h = Harness::new().await;
     h.services
