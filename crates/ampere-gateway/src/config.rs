@@ -9,6 +9,9 @@ use std::time::Duration;
 /// configures it once.
 pub use ampere_domain::UnknownChargerPolicy;
 
+use std::sync::Arc;
+
+use crate::security::{LogSecurityEvents, SecurityEvents};
 use crate::tls::TlsConfig;
 
 /// Settings of the OCPP listeners: the plain-WebSocket (`ws://`) one, always, and the TLS
@@ -59,6 +62,69 @@ pub struct GatewayConfig {
     /// The TLS listener for security profiles 2 and 3 (and profile-1 chargers that choose
     /// TLS). Default none: plain `ws://` only, and profile-2/3 chargers cannot connect.
     pub tls: Option<TlsConfig>,
+    /// Failed password logins and the lockouts they lead to.
+    pub lockout: LockoutConfig,
+    /// Handshakes (TCP accepted, upgrade not finished) at once from one source address; one
+    /// more is answered 503 (plain) or dropped (TLS) and reported. Default 256: a flood from
+    /// one address cannot take the connection limit, while a site of chargers behind one NAT
+    /// address can still reconnect all at once.
+    pub max_handshakes_per_address: usize,
+    /// Closes a connection that sent nothing at all (no frame, no pong) for this long;
+    /// `Duration::ZERO` never does. Default off: pings (`ping_interval`) find dead peers; the
+    /// binary sets a few heartbeat intervals.
+    pub idle_timeout: Duration,
+    /// Sustained messages per second a charger may send; the reader waits when a charger
+    /// is faster (nothing is refused or lost; the charger's own socket buffers the rest).
+    /// `0.0` switches the limit off. Default 50.
+    pub max_message_rate: f64,
+    /// Messages a charger may send in a burst above `max_message_rate` (e.g. an offline
+    /// queue replayed). Default 500.
+    pub message_burst: u32,
+    /// A charger held back by the rate limit without a pause for this long is disconnected
+    /// (1008) as abusive. Default 10 minutes (a legitimate replay of a long offline queue is
+    /// slowed down, not cut).
+    pub rate_limit_abuse_after: Duration,
+    /// When a second connection arrives for a connected charger, how long the live one has
+    /// to answer a WebSocket ping before it is considered dead. Default 3 s.
+    pub duplicate_probe_timeout: Duration,
+    /// Negotiate permessage-deflate (RFC 7692) when a charger offers it; inflated messages
+    /// are held to `max_message_bytes`. Default true (OCPP 2.x requires CSMS support).
+    pub permessage_deflate: bool,
+    /// Where security events (failed logins, lockouts, duplicates, floods, ...) go.
+    /// Default: the trace log only.
+    pub security_events: Arc<dyn SecurityEvents>,
+}
+
+/// Lockout after failed password logins, per charger identity and per source address.
+/// While locked, the password is not even checked (no argon2 work for an attacker) and the
+/// client gets 429 with `Retry-After`; a correct password is refused too until the lock ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LockoutConfig {
+    /// Failures of one identity within `window` that lock it. Default 5; 0 disables.
+    pub max_failures_per_identity: u32,
+    /// Failures from one source address within `window` (any identities) that lock the
+    /// address. Higher than the per-identity limit: many chargers may share one NAT address.
+    /// Default 20; 0 disables.
+    pub max_failures_per_address: u32,
+    /// The window failures are counted in. Default 5 minutes.
+    pub window: Duration,
+    /// The first lock's length; each further lock (without a success in between) doubles
+    /// it, up to `max_lock`. Default 1 minute.
+    pub lock: Duration,
+    /// The longest lock. Default 1 hour.
+    pub max_lock: Duration,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            max_failures_per_identity: 5,
+            max_failures_per_address: 20,
+            window: Duration::from_secs(300),
+            lock: Duration::from_secs(60),
+            max_lock: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -81,6 +147,15 @@ impl Default for GatewayConfig {
             accept_any_path_prefix: false,
             unknown_chargers: UnknownChargerPolicy::default(),
             tls: None,
+            lockout: LockoutConfig::default(),
+            max_handshakes_per_address: 256,
+            idle_timeout: Duration::ZERO,
+            max_message_rate: 50.0,
+            message_burst: 500,
+            rate_limit_abuse_after: Duration::from_secs(600),
+            duplicate_probe_timeout: Duration::from_secs(3),
+            permessage_deflate: true,
+            security_events: Arc::new(LogSecurityEvents),
         }
     }
 }

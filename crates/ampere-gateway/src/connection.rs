@@ -30,8 +30,11 @@ use tracing::Instrument as _;
 
 use crate::commands::CommandError;
 use crate::config::GatewayConfig;
+use crate::deflate::{self, InflateError};
 use crate::handler::{CallHandler, ConnectionEvent, DisconnectReason};
+use crate::rate::{TokenBucket, Verdict};
 use crate::registry::{Registry, Session};
+use crate::security::{GatewaySecurityEvent, Reporter, SecurityEventKind};
 use crate::socket::{ChargerSocket, Transport};
 
 type Ws = WebSocketStream<ChargerSocket>;
@@ -48,6 +51,7 @@ pub(crate) struct ConnectionContext {
     pub(crate) registry: Arc<Registry>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) ws_config: WebSocketConfig,
+    pub(crate) security: Arc<Reporter>,
 }
 
 /// Work received from the charger, done strictly in arrival order.
@@ -110,6 +114,16 @@ pub(crate) struct Connection {
     writable: bool,
     /// Our close frame went out; the charger's side is still to be awaited.
     close_sent: bool,
+    /// The newest liveness probe pinged for (see `Session::probe`), and whether the charger
+    /// has shown traffic since.
+    probe_sent: u64,
+    probe_pending: bool,
+    /// When the charger last sent anything (for `idle_timeout`).
+    last_traffic: Instant,
+    /// The message rate limit.
+    rate: TokenBucket,
+    /// Reading waits for the rate limit until then.
+    rate_wait: Option<Instant>,
 }
 
 impl Connection {
@@ -127,6 +141,15 @@ impl Connection {
             closing: None,
             writable: true,
             close_sent: false,
+            probe_sent: 0,
+            probe_pending: false,
+            last_traffic: Instant::now(),
+            rate: TokenBucket::new(
+                ctx.config.max_message_rate,
+                ctx.config.message_burst,
+                Instant::now(),
+            ),
+            rate_wait: None,
             ctx,
         }
     }
@@ -217,6 +240,7 @@ impl Connection {
                 );
             }
             self.start_next_job().await;
+            self.answer_probe_request().await;
             if self.closing.is_none()
                 && self.outstanding.is_none()
                 && let Some(call) = self.session.next_command()
@@ -234,7 +258,11 @@ impl Connection {
             // gateway buffering without bound.
             let reading = self.closing.is_none()
                 && self.jobs.len() < self.ctx.config.incoming_queue_len.max(1);
+            // The rate limit delays the next read; it never drops a message.
+            let reading = reading && self.rate_allows_reading();
             let far = Instant::now() + Duration::from_secs(86_400);
+            let idle_deadline = (!self.ctx.config.idle_timeout.is_zero() && self.closing.is_none())
+                .then(|| self.last_traffic + self.ctx.config.idle_timeout);
             let call_deadline = self.outstanding.as_ref().map(|o| o.deadline);
             let timer = match (self.next_ping, self.pong_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -267,6 +295,12 @@ impl Connection {
                     self.on_timer(reading).await;
                 }
                 () = sleep_until(drain_deadline.unwrap_or(far)), if drain_deadline.is_some() => {}
+                () = sleep_until(self.rate_wait.unwrap_or(far)), if self.rate_wait.is_some() && self.closing.is_none() => {
+                    self.rate_wait = None;
+                }
+                () = sleep_until(idle_deadline.unwrap_or(far)), if idle_deadline.is_some() => {
+                    self.on_idle(reading);
+                }
                 // Last, so that a charger flooding the socket cannot starve the timers.
                 message = next_message(&mut self.ws), if reading => self.on_message(message).await,
             }
@@ -368,6 +402,11 @@ impl Connection {
     async fn on_message(&mut self, message: Option<Result<Message, tungstenite::Error>>) {
         // Any traffic shows the charger is alive.
         self.pong_deadline = None;
+        self.last_traffic = Instant::now();
+        if self.probe_pending && matches!(message, Some(Ok(_))) {
+            self.probe_pending = false;
+            self.session.probes_answered(self.probe_sent);
+        }
         let message = match message {
             Some(Ok(message)) => message,
             None => {
@@ -383,6 +422,14 @@ impl Connection {
             }
             Some(Err(error)) => return self.on_read_error(error),
         };
+        let data = matches!(message, Message::Text(_) | Message::Binary(_));
+        if data {
+            self.rate.take(Instant::now());
+        }
+        let compressed = data && self.ws().get_mut().take_compressed();
+        if compressed && let Message::Binary(bytes) = &message {
+            return self.on_compressed(bytes).await;
+        }
         match message {
             Message::Text(text) => {
                 let incoming = crate::handler::FrameDirection::Incoming;
@@ -426,6 +473,10 @@ impl Connection {
         match error {
             E::Capacity(error) => {
                 tracing::warn!(%error, limit = self.ctx.config.max_message_bytes, "message too big");
+                self.report(
+                    self.security_event(SecurityEventKind::MessageTooBig)
+                        .with("limit", self.ctx.config.max_message_bytes),
+                );
                 self.start_closing(
                     End::Disconnected(DisconnectReason::MessageTooBig),
                     Some(close_frame(CloseCode::Size, "message too big")),
@@ -528,6 +579,128 @@ impl Connection {
                 tracing::warn!(message_id = %id, "answer to no outstanding call (late or unknown), dropped");
             }
         }
+    }
+
+    /// A compressed message (permessage-deflate): inflated within `max_message_bytes`, then
+    /// treated as the text message it was.
+    async fn on_compressed(&mut self, compressed: &[u8]) {
+        let limit = self.ctx.config.max_message_bytes;
+        let text = match deflate::inflate(compressed, limit) {
+            Ok(bytes) => bytes,
+            Err(InflateError::TooBig) => {
+                tracing::warn!(compressed = compressed.len(), limit, "compressed message inflates past the limit");
+                self.report(
+                    self.security_event(SecurityEventKind::CompressionBomb)
+                        .with("compressed_bytes", compressed.len())
+                        .with("limit", limit),
+                );
+                return self.start_closing(
+                    End::Disconnected(DisconnectReason::MessageTooBig),
+                    Some(close_frame(CloseCode::Size, "message too big")),
+                );
+            }
+            Err(InflateError::Corrupt(error)) => {
+                tracing::warn!(%error, "compressed message is not valid deflate data");
+                return self.start_closing(
+                    End::Disconnected(DisconnectReason::Error(format!("invalid compressed data: {error}"))),
+                    Some(close_frame(CloseCode::Invalid, "invalid compressed data")),
+                );
+            }
+        };
+        match String::from_utf8(text) {
+            Ok(text) => {
+                let incoming = crate::handler::FrameDirection::Incoming;
+                (self.ctx.handler).on_frame(&self.session.info, incoming, &text);
+                self.on_text(&text);
+                if text.len() > self.ctx.ws_config.read_buffer_size {
+                    self.buffers_grown = true;
+                }
+                drop(text);
+                if self.buffers_grown && self.closing.is_none() {
+                    self.renew_buffers().await;
+                }
+            }
+            Err(_) => self.on_read_error(tungstenite::Error::Utf8(String::new())),
+        }
+    }
+
+    /// Pings for a liveness probe that a duplicate connection asked for. A charger whose
+    /// messages wait for the handler (reading paused) cannot show a pong: it counts as
+    /// alive, since it sent those messages just now.
+    async fn answer_probe_request(&mut self) {
+        let wanted = self.session.probes_wanted();
+        if wanted <= self.probe_sent || self.closing.is_some() {
+            return;
+        }
+        self.probe_sent = wanted;
+        if self.jobs.len() >= self.ctx.config.incoming_queue_len.max(1) {
+            self.session.probes_answered(wanted);
+            return;
+        }
+        self.probe_pending = true;
+        self.send(Message::Ping(b"probe".to_vec().into())).await;
+    }
+
+    /// Whether the rate limit lets the next message be read now; otherwise sets when to
+    /// look again, reports the start of a held-back stretch, and disconnects a charger held
+    /// back for too long.
+    fn rate_allows_reading(&mut self) -> bool {
+        let now = Instant::now();
+        match self.rate.check(now) {
+            Verdict::Go => {
+                self.rate_wait = None;
+                true
+            }
+            Verdict::WaitUntil { at, first } => {
+                self.rate_wait = Some(at);
+                if first {
+                    tracing::info!(rate = self.ctx.config.max_message_rate, "message rate limit reached; reading slowed down");
+                    self.report(
+                        self.security_event(SecurityEventKind::RateLimited)
+                            .with("max_message_rate", self.ctx.config.max_message_rate)
+                            .with("burst", self.ctx.config.message_burst),
+                    );
+                }
+                if self.rate.held_for(now) >= self.ctx.config.rate_limit_abuse_after {
+                    tracing::warn!("charger kept over its message rate limit; disconnecting");
+                    self.report(
+                        self.security_event(SecurityEventKind::RateLimitAbuse)
+                            .with("held_back_s", self.rate.held_for(now).as_secs()),
+                    );
+                    self.start_closing(
+                        End::Disconnected(DisconnectReason::Error(
+                            "message rate limit exceeded for too long".into(),
+                        )),
+                        Some(close_frame(CloseCode::Policy, "message rate limit exceeded")),
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    /// Nothing at all from the charger for `idle_timeout`.
+    fn on_idle(&mut self, reading: bool) {
+        if !reading {
+            // Not reading (the handler or the rate limit holds the charger back): its
+            // traffic could not have been seen.
+            self.last_traffic = Instant::now();
+            return;
+        }
+        tracing::info!(timeout = ?self.ctx.config.idle_timeout, "charger idle; closing");
+        self.start_closing(
+            End::Disconnected(DisconnectReason::Error("idle timeout".into())),
+            Some(close_frame(CloseCode::Away, "idle timeout")),
+        );
+    }
+
+    fn security_event(&self, kind: SecurityEventKind) -> GatewaySecurityEvent {
+        GatewaySecurityEvent::new(kind, self.session.info.remote_addr)
+            .charger(&self.session.info.charger_id)
+    }
+
+    fn report(&self, event: GatewaySecurityEvent) {
+        self.ctx.security.report(event);
     }
 
     async fn on_timer(&mut self, reading: bool) {

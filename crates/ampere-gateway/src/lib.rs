@@ -46,18 +46,23 @@
 mod commands;
 mod config;
 mod connection;
+mod deflate;
 mod directory;
+mod guard;
 mod handler;
 mod handshake;
+mod rate;
 mod registry;
+mod security;
 mod server;
 mod socket;
 mod tls;
 
 pub use commands::{CommandError, Commands};
-pub use config::{GatewayConfig, UnknownChargerPolicy};
-pub use directory::{ChargerAuth, ChargerDirectory, DirectoryError};
+pub use config::{GatewayConfig, LockoutConfig, UnknownChargerPolicy};
+pub use directory::{Admission, ChargerAuth, ChargerDirectory, DirectoryError};
 pub use handler::{CallHandler, ConnectionEvent, DisconnectReason, FrameDirection, SessionInfo};
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use security::{GatewaySecurityEvent, LogSecurityEvents, SecurityEventKind, SecurityEvents};
 pub use server::{Gateway, RunningGateway};
 pub use tls::{TlsConfig, TlsError, TlsReloader};

@@ -55,9 +55,35 @@ pub(crate) struct QueuedCall {
     pub(crate) deadline: Instant,
 }
 
+/// How strongly a connection proved its identity; a duplicate connection never evicts a
+/// live one that proved more (see `handshake::resolve_duplicate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum AuthLevel {
+    /// No credentials (a charger without a password, or an unknown one let in by policy).
+    None,
+    /// Basic-auth password over plain ws (profile 1).
+    Password,
+    /// Basic-auth password over TLS (profile 2).
+    PasswordOverTls,
+    /// A client certificate naming the charger (profile 3).
+    Certificate,
+}
+
+impl AuthLevel {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Password => "password",
+            Self::PasswordOverTls => "password over TLS",
+            Self::Certificate => "client certificate",
+        }
+    }
+}
+
 /// One connection's shared state. Kept small: there is one per connected charger.
 pub(crate) struct Session {
     pub(crate) info: SessionInfo,
+    pub(crate) auth: AuthLevel,
     state: Mutex<SessionState>,
     /// Wakes the connection task: a call was queued or a takeover was requested.
     pub(crate) wake: Notify,
@@ -73,6 +99,10 @@ struct SessionState {
     commands: VecDeque<QueuedCall>,
     connected_reported: bool,
     last_event: LastEvent,
+    /// Liveness probes asked for (by duplicate connections) and answered: a probe is
+    /// answered when the charger shows any traffic after the probe's ping was sent.
+    probes_wanted: u64,
+    probes_answered: u64,
 }
 
 /// Who reports the session's final event (`Disconnected` or `TakenOver`), so that exactly
@@ -86,9 +116,10 @@ enum LastEvent {
 }
 
 impl Session {
-    pub(crate) fn new(info: SessionInfo) -> Self {
+    pub(crate) fn new(info: SessionInfo, auth: AuthLevel) -> Self {
         Self {
             info,
+            auth,
             state: Mutex::default(),
             wake: Notify::new(),
             event_reported: Notify::new(),
@@ -198,7 +229,37 @@ impl Session {
             .await;
     }
 
-    async fn wait_for(&self, done: impl Fn(&SessionState) -> bool, max: Duration) {
+    /// Asks the connection to ping the charger and waits (at most `max`) for any traffic
+    /// from it; true when it came. Joins a probe already under way.
+    pub(crate) async fn probe(&self, max: Duration) -> bool {
+        let target = {
+            let mut state = self.state();
+            if state.probes_wanted <= state.probes_answered {
+                state.probes_wanted = state.probes_answered + 1;
+            }
+            state.probes_wanted
+        };
+        self.wake.notify_one();
+        self.wait_for(|state| state.probes_answered >= target, max)
+            .await
+    }
+
+    /// The newest probe asked for (the connection pings when it has not sent it yet).
+    pub(crate) fn probes_wanted(&self) -> u64 {
+        self.state().probes_wanted
+    }
+
+    /// The charger answered every probe up to `up_to`.
+    pub(crate) fn probes_answered(&self, up_to: u64) {
+        {
+            let mut state = self.state();
+            state.probes_answered = state.probes_answered.max(up_to);
+        }
+        self.event_reported.notify_waiters();
+    }
+
+    /// Waits (at most `max`) until `done`; true when it became true in time.
+    async fn wait_for(&self, done: impl Fn(&SessionState) -> bool, max: Duration) -> bool {
         let wait = async {
             loop {
                 let notified = self.event_reported.notified();
@@ -211,7 +272,7 @@ impl Session {
                 notified.await;
             }
         };
-        let _ = tokio::time::timeout(max, wait).await;
+        tokio::time::timeout(max, wait).await.is_ok()
     }
 }
 

@@ -24,8 +24,10 @@ use crate::config::GatewayConfig;
 use crate::connection::{Connection, ConnectionContext};
 use crate::directory::ChargerDirectory;
 use crate::handler::{CallHandler, SessionInfo};
+use crate::guard::{AuthGuard, HandshakeSlot, HandshakeSlots};
 use crate::handshake::{self, Abort, Channel, HandshakeContext, PasswordChecker, Refusal};
 use crate::registry::{Registry, Session};
+use crate::security::{GatewaySecurityEvent, Reporter, SecurityEventKind};
 use crate::socket::{ChargerSocket, Transport};
 use crate::tls::{self, TlsReloader};
 
@@ -92,11 +94,15 @@ impl Gateway {
             .write_buffer_size(0)
             .max_message_size(Some(config.max_message_bytes))
             .max_frame_size(Some(config.max_message_bytes));
+        let security = Arc::new(Reporter::new(config.security_events.clone()));
         let shared = Arc::new(Shared {
             handshake: HandshakeContext {
                 config: config.clone(),
                 directory,
                 passwords: PasswordChecker::new(config.max_concurrent_password_checks),
+                guard: AuthGuard::new(config.lockout),
+                registry: registry.clone(),
+                security: security.clone(),
             },
             connection: Arc::new(ConnectionContext {
                 config: config.clone(),
@@ -104,7 +110,10 @@ impl Gateway {
                 registry,
                 shutdown: shutdown.clone(),
                 ws_config,
+                security: security.clone(),
             }),
+            handshake_slots: HandshakeSlots::new(config.max_handshakes_per_address),
+            security,
             ws_config,
             next_connection_id: AtomicU64::new(1),
             tracker: TaskTracker::new(),
@@ -198,6 +207,9 @@ struct Shared {
     handshake: HandshakeContext,
     connection: Arc<ConnectionContext>,
     ws_config: WebSocketConfig,
+    /// Handshakes in progress per source address.
+    handshake_slots: Arc<HandshakeSlots>,
+    security: Arc<Reporter>,
     next_connection_id: AtomicU64,
     /// Every connection and handshake task, so that shutdown can wait for them.
     tracker: TaskTracker,
@@ -233,16 +245,27 @@ async fn accept_loop(
                 continue;
             }
         };
-        match permits.clone().try_acquire_owned() {
-            Ok(permit) => {
+        let slot = shared.handshake_slots.acquire(remote.ip());
+        match (permits.clone().try_acquire_owned(), slot) {
+            (Ok(permit), Some(slot)) => {
                 let span = tracing::info_span!("connection", %remote);
                 shared.tracker.spawn(
-                    serve_connection(shared.clone(), stream, remote, permit, tls.clone())
+                    serve_connection(shared.clone(), stream, remote, permit, slot, tls.clone())
                         .instrument(span),
                 );
             }
-            Err(_) => {
-                tracing::warn!(%remote, "connection limit reached; refusing");
+            (permit, _) => {
+                let reason = if permit.is_err() {
+                    tracing::warn!(%remote, "connection limit reached; refusing");
+                    "connection limit reached"
+                } else {
+                    tracing::info!(%remote, "too many handshakes from this address; refusing");
+                    "too many handshakes at once from this address"
+                };
+                shared.security.report_throttled(
+                    GatewaySecurityEvent::new(SecurityEventKind::TooManyHandshakes, remote)
+                        .with("reason", reason),
+                );
                 // A TLS client could only read a 503 after a full TLS handshake, the very
                 // work the limit is there to bound: it is simply dropped.
                 if tls.is_some() {
@@ -265,8 +288,16 @@ async fn serve_connection(
     stream: TcpStream,
     remote: SocketAddr,
     _permit: OwnedSemaphorePermit,
+    slot: HandshakeSlot,
     tls: Option<TlsAcceptor>,
 ) {
+    let timed_out = |phase: &str| {
+        shared.security.report_throttled(
+            GatewaySecurityEvent::new(SecurityEventKind::HandshakeTimeout, remote)
+                .with("phase", phase)
+                .with("timeout_ms", shared.handshake.config.handshake_timeout.as_millis()),
+        );
+    };
     let _ = stream.set_nodelay(true);
     // One deadline for the whole handshake, TLS included: a slow client gets no more time
     // on the TLS port than on the plain one.
@@ -287,10 +318,17 @@ async fn serve_connection(
                 Ok(Err(error)) => {
                     // An untrusted or expired client certificate ends here too.
                     tracing::info!(%error, "TLS handshake failed");
+                    if let Some(reason) = certificate_error(&error) {
+                        shared.security.report_throttled(
+                            GatewaySecurityEvent::new(SecurityEventKind::CertificateRefused, remote)
+                                .with("reason", reason),
+                        );
+                    }
                     return;
                 }
                 Err(_) => {
                     tracing::info!("TLS handshake timed out");
+                    timed_out("tls");
                     return;
                 }
             }
@@ -298,7 +336,7 @@ async fn serve_connection(
     };
     let handshake = timeout_at(
         deadline,
-        handshake::accept(&mut stream, &shared.handshake, &channel),
+        handshake::accept(&mut stream, &shared.handshake, &channel, remote),
     );
     let outcome = tokio::select! {
         () = shared.connection.shutdown.cancelled() => return,
@@ -317,9 +355,12 @@ async fn serve_connection(
         }
         Err(_) => {
             tracing::info!("handshake timed out");
+            timed_out("http");
             return;
         }
     };
+    // Admitted: no longer an unauthenticated handshake of this address.
+    drop(slot);
 
     let info = SessionInfo {
         charger_id: admitted.charger_id,
@@ -334,9 +375,9 @@ async fn serve_connection(
         connection_id = info.connection_id,
         version = %info.version,
     );
-    let socket = ChargerSocket::new(stream, admitted.leftover);
+    let socket = ChargerSocket::new(stream, admitted.leftover, admitted.deflate);
     let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(shared.ws_config)).await;
-    let session = Arc::new(Session::new(info));
+    let session = Arc::new(Session::new(info, admitted.auth));
     Connection::new(ws, session, shared.connection.clone())
         .run()
         .instrument(span)
@@ -363,9 +404,19 @@ async fn refuse(mut stream: impl tokio::io::AsyncWrite + Unpin, refusal: &Refusa
 }
 
 async fn answer_busy(stream: TcpStream) {
-    let refusal = Refusal {
-        status: tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE,
-        detail: "too many connections".to_owned(),
-    };
+    let refusal = Refusal::new(
+        tokio_tungstenite::tungstenite::http::StatusCode::SERVICE_UNAVAILABLE,
+        "too many connections",
+    );
     refuse(stream, &refusal).await;
+}
+
+/// What was wrong with the client's certificate, when that is why TLS failed.
+fn certificate_error(error: &io::Error) -> Option<String> {
+    let rustls_error = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match rustls_error {
+        rustls::Error::InvalidCertificate(reason) => Some(format!("{reason:?}")),
+        rustls::Error::NoCertificatesPresented => Some("no certificate presented".into()),
+        _ => None,
+    }
 }

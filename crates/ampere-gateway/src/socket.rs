@@ -7,6 +7,7 @@
 //! message; at that moment the connection can drop its WebSocket state and start a fresh one
 //! with small buffers (see `Connection::renew_buffers`) without losing a byte.
 
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -66,14 +67,45 @@ pub(crate) struct ChargerSocket {
     /// Bytes the client sent right after its upgrade request, served before the socket.
     early: Vec<u8>,
     frame: FrameTracker,
+    /// permessage-deflate was negotiated: incoming messages are marked (see `deflate.rs`).
+    deflate: bool,
+    /// For each data message started and not yet taken by the connection: whether it was
+    /// compressed. tungstenite delivers messages in the order they started.
+    compressed: VecDeque<bool>,
 }
 
 impl ChargerSocket {
-    pub(crate) fn new(transport: Transport, early: Vec<u8>) -> Self {
+    pub(crate) fn new(transport: Transport, early: Vec<u8>, deflate: bool) -> Self {
         Self {
             transport,
             early,
             frame: FrameTracker::default(),
+            deflate,
+            compressed: VecDeque::new(),
+        }
+    }
+
+    /// Whether the data message tungstenite just delivered was compressed (RSV1 was set on
+    /// its first frame). Called once per delivered text or binary message.
+    pub(crate) fn take_compressed(&mut self) -> bool {
+        self.compressed.pop_front().unwrap_or(false)
+    }
+
+    /// At the first byte of a frame on a permessage-deflate connection: a data frame
+    /// starting a message records whether it is compressed; a compressed one goes on with
+    /// RSV1 cleared (tungstenite refuses reserved bits) and as binary (it is not UTF-8 until
+    /// inflated). RSV1 on a continuation or control frame is left for tungstenite to refuse,
+    /// as RFC 7692 requires.
+    fn mark_message_start(&mut self, first: &mut u8) {
+        const RSV1: u8 = 0x40;
+        let opcode = *first & 0x0f;
+        if opcode != 1 && opcode != 2 {
+            return;
+        }
+        let compressed = *first & RSV1 != 0;
+        self.compressed.push_back(compressed);
+        if compressed {
+            *first = (*first & !(RSV1 | 0x0f)) | 2;
         }
     }
 
@@ -113,6 +145,13 @@ impl AsyncRead for ChargerSocket {
             }
             n
         };
+        // Reads never cross a header part, so a frame's first byte can only be the first
+        // byte of a read.
+        if this.deflate && n > 0 && this.frame.at_boundary() {
+            let mut first = dst[0];
+            this.mark_message_start(&mut first);
+            dst[0] = first;
+        }
         this.frame.advance(&dst[..n]);
         buf.advance(n);
         Poll::Ready(Ok(()))

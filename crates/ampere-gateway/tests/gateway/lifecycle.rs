@@ -10,14 +10,21 @@ use crate::common::*;
 #[tokio::test]
 async fn second_connection_takes_over() {
     let gw = TestGateway::default().await;
-    let mut old = gw.connect("CP-1", "ocpp2.0.1").await;
+    // A charger that proves its identity replaces its own live connection (e.g. after a
+    // reboot the old TCP connection never saw); see `security.rs` for the duplicates that
+    // may not.
+    gw.directory.register("CP-1", Some("pw"), 1);
+    let (mut old, _) = gw
+        .try_connect("/ocpp/CP-1", "ocpp2.0.1", Some(("CP-1", "pw")))
+        .await
+        .unwrap();
     // The old connection has a CALL in flight when the new one arrives: it is still
     // handled (and answered while the old socket is open).
     send(&mut old, r#"[2,"inflight","Slow",{"ms":300,"seq":1}]"#).await;
     eventually(|| gw.handler.calls.lock().unwrap().len() == 1).await;
 
     let (mut new, _) = gw
-        .try_connect("/ocpp/CP-1", "ocpp2.0.1", None)
+        .try_connect("/ocpp/CP-1", "ocpp2.0.1", Some(("CP-1", "pw")))
         .await
         .unwrap();
     assert_eq!(recv(&mut old).await, json!([3, "inflight", {"seq": 1}]));

@@ -6,4 +6,5 @@ mod commands;
 mod common;
 mod handshake;
 mod lifecycle;
+mod security;
 mod tls;
