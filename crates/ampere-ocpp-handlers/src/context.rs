@@ -40,6 +40,24 @@ impl Ctx<'_> {
         self.clock.now()
     }
 
+    /// A transaction started with this reservation (1.6 StartTransaction / 2.x
+    /// TransactionEvent `reservationId`): the reservation is used up. Its own unit of work
+    /// after the transaction's: a failure here is logged and does not cost the charger its
+    /// answer, since the transaction is what must not be lost.
+    pub async fn reservation_used(&self, reservation_id: Option<i64>) {
+        let Some(id) = reservation_id else { return };
+        match self.services.reservations.used(self.charger_id(), id).await {
+            Ok(Some(_)) => tracing::info!(reservation_id = id, "reservation used"),
+            Ok(None) => tracing::info!(
+                reservation_id = id,
+                "no open reservation of this charger with that id"
+            ),
+            Err(error) => {
+                tracing::error!(%error, reservation_id = id, "cannot mark reservation used")
+            }
+        }
+    }
+
     /// Keeps the request as received, as a report whose kind is the action name (see
     /// [`ampere_domain::report`]); durable when this returns.
     pub async fn record_report(&self) -> Result<(), CallError> {

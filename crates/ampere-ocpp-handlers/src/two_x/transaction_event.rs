@@ -32,6 +32,8 @@ macro_rules! handler {
                         seq_no = request.seq_no,
                         "TransactionEvent seen before; acknowledged again"
                     );
+                } else {
+                    ctx.reservation_used(event.reservation_id).await;
                 }
                 Ok(TransactionEventResponse {
                     custom_data: None,

@@ -40,6 +40,8 @@ pub(crate) async fn handle(
             transaction_id = outcome.transaction.serial,
             "retried StartTransaction; same transaction"
         );
+    } else {
+        ctx.reservation_used(request.reservation_id).await;
     }
     // The event carried a token, so the domain authorized it; `Invalid` is the safe answer
     // should it ever not have.
