@@ -7,16 +7,19 @@
 
 pub mod api_token;
 pub mod charger;
+pub mod charging_profile;
 pub mod clock;
 pub mod device_model;
 pub mod error;
 pub mod file_transfer;
 pub mod ids;
+pub mod local_list;
 pub mod message_log;
 pub mod meter;
 pub mod password;
 pub mod ports;
 pub mod report;
+pub mod reservation;
 pub mod services;
 pub mod status;
 pub mod token;
@@ -30,6 +33,10 @@ pub use api_token::{
 pub use charger::{
     BootInfo, BootOutcome, Charger, ChargerAuth, ChargerUpdate, ConnectionEvent,
     ConnectionEventKind, NewCharger, RegistrationStatus, SecurityProfile, UnknownChargerPolicy,
+};
+pub use charging_profile::{
+    ChargingProfile, ChargingProfileService, ChargingProfileStore, Installation, ProfileSpec,
+    Schedule, SchedulePeriod,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device_model::{
@@ -45,9 +52,17 @@ pub use file_transfer::{
 pub use ids::{
     ChargerId, ConnectorId, ConnectorRef, EvseId, IdToken, IdTokenKind, InvalidId, TransactionId,
 };
+pub use local_list::{
+    LocalList, LocalListChange, LocalListEntry, LocalListService, LocalListStore, LocalListSync,
+    UpdateType,
+};
 pub use meter::{MeterValue, SampledValue, SignedMeterValue};
 pub use ports::{Storage, StoreTx, StoredMeterValues, TransactionFilter};
 pub use report::{ChargerReport, ReportKind};
+pub use reservation::{
+    NewReservation, Reservation, ReservationFilter, ReservationService, ReservationStatus,
+    ReservationStore,
+};
 pub use services::{
     AuthorizationService, ChargerConfig, ChargerService, MeterService, MeterValuesReport,
     ReportService, Services, TransactionService,

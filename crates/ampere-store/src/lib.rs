@@ -30,13 +30,16 @@
 //! write_throughput` measures it; BENCHMARKS.md has the figures).
 
 mod api_tokens;
+mod charging_profiles;
 mod codec;
 mod device_model;
 mod error;
 mod file_transfer;
 mod group;
 mod last_seen;
+mod local_lists;
 mod message_log;
+mod reservations;
 mod tx;
 mod webhooks;
 

@@ -18,11 +18,14 @@ pub use transaction::TransactionService;
 
 use chrono::{DateTime, Utc};
 
+use crate::charging_profile::{ChargingProfileService, ChargingProfileStore};
 use crate::clock::Clock;
 use crate::device_model::{DeviceModelService, DeviceModelStore};
 use crate::error::DomainError;
 use crate::ids::ChargerId;
+use crate::local_list::{LocalListService, LocalListStore};
 use crate::ports::{Storage, StoreTx};
+use crate::reservation::{ReservationService, ReservationStore};
 
 /// All services over one store and clock; what the binary builds once and shares.
 #[derive(Clone)]
@@ -33,17 +36,25 @@ pub struct Services {
     pub meter: MeterService,
     pub reports: ReportService,
     pub device_model: DeviceModelService,
+    pub reservations: ReservationService,
+    pub charging_profiles: ChargingProfileService,
+    pub local_lists: LocalListService,
     clock: Arc<dyn Clock>,
 }
 
 impl Services {
     /// `storage` is one store that implements every port the services use.
-    pub fn new<S: Storage + DeviceModelStore>(
+    pub fn new<
+        S: Storage + DeviceModelStore + ReservationStore + ChargingProfileStore + LocalListStore,
+    >(
         storage: Arc<S>,
         clock: Arc<dyn Clock>,
         config: ChargerConfig,
     ) -> Self {
         let device_model = DeviceModelService::new(storage.clone(), clock.clone());
+        let reservations = ReservationService::new(storage.clone(), clock.clone());
+        let charging_profiles = ChargingProfileService::new(storage.clone(), clock.clone());
+        let local_lists = LocalListService::new(storage.clone(), clock.clone());
         let storage: Arc<dyn Storage> = storage;
         Self {
             chargers: ChargerService::new(storage.clone(), clock.clone(), config),
@@ -52,6 +63,9 @@ impl Services {
             meter: MeterService::new(storage.clone(), clock.clone()),
             reports: ReportService::new(storage, clock.clone()),
             device_model,
+            reservations,
+            charging_profiles,
+            local_lists,
             clock,
         }
     }
