@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::http::{self, HeaderMap, HeaderValue, Request
 
 use crate::config::{GatewayConfig, UnknownChargerPolicy};
 use crate::directory::ChargerDirectory;
+use crate::verified::VerifiedPasswords;
 
 /// Longest request head (request line and headers) accepted.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
@@ -358,29 +359,42 @@ fn header_has_token(headers: &HeaderMap, name: http::header::HeaderName, token: 
 
 /// Verifies passwords against argon2 hashes on the blocking pool, a bounded number at once:
 /// each verification takes tens of milliseconds of CPU and (by default) 19 MiB of memory,
-/// and a reconnect storm must not starve the runtime or exhaust memory.
+/// and a reconnect storm must not starve the runtime or exhaust memory. A password that passed
+/// before against the same stored hash is not checked again ([`VerifiedPasswords`]).
 #[derive(Clone)]
 pub(crate) struct PasswordChecker {
     permits: Arc<Semaphore>,
+    verified: VerifiedPasswords,
 }
 
 impl PasswordChecker {
     pub(crate) fn new(concurrency: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            verified: VerifiedPasswords::default(),
         }
     }
 
     pub(crate) async fn verify(&self, phc_hash: String, password: Vec<u8>) -> bool {
+        if self.verified.holds(&phc_hash, &password) {
+            return true;
+        }
         let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
+        let verified = self.verified.clone();
         // The permit moves into the blocking task: if the handshake is abandoned (timeout)
         // the verification still counts against the bound until it has really finished.
         let verified = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             match PasswordHash::new(&phc_hash) {
-                Ok(hash) => Argon2::default().verify_password(&password, &hash).is_ok(),
+                Ok(hash) => {
+                    let ok = Argon2::default().verify_password(&password, &hash).is_ok();
+                    if ok {
+                        verified.remember(&phc_hash, &password);
+                    }
+                    ok
+                }
                 Err(error) => {
                     tracing::error!(%error, "stored password hash is not a valid PHC string");
                     false
@@ -395,6 +409,25 @@ impl PasswordChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_password_verified_once_is_not_checked_with_argon2_again() {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let hash = Argon2::default()
+            .hash_password(b"charger-secret-1", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        let checker = PasswordChecker::new(1);
+        assert!(checker.verify(hash.clone(), b"charger-secret-1".to_vec()).await);
+        // With the only argon2 permit taken, a check that needs argon2 cannot finish...
+        let _busy = checker.permits.clone().acquire_owned().await.unwrap();
+        let patience = std::time::Duration::from_millis(300);
+        let wrong = checker.verify(hash.clone(), b"guess".to_vec());
+        assert!(tokio::time::timeout(patience, wrong).await.is_err());
+        // ...while the password verified before is admitted at once.
+        let again = checker.verify(hash, b"charger-secret-1".to_vec());
+        assert_eq!(tokio::time::timeout(patience, again).await, Ok(true));
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -57,6 +57,7 @@ mod security;
 mod server;
 mod socket;
 mod tls;
+mod verified;
 
 pub use commands::{CommandError, Commands};
 pub use config::{GatewayConfig, LockoutConfig, UnknownChargerPolicy};
