@@ -79,6 +79,12 @@ pub struct TransactionQuery {
     pub id_token: Option<String>,
     /// `active` or `completed`.
     pub status: Option<String>,
+    /// Only transactions started at or after this time (RFC 3339, e.g.
+    /// `2026-01-31T00:00:00Z`).
+    pub started_after: Option<DateTime<Utc>>,
+    /// Only transactions started strictly before this time (RFC 3339); with
+    /// `started_after`, a half-open window.
+    pub started_before: Option<DateTime<Utc>>,
     /// Items per page, 1 to 500 (default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -146,6 +152,13 @@ pub async fn list(
             )));
         }
     };
+    if let (Some(after), Some(before)) = (query.started_after, query.started_before)
+        && after >= before
+    {
+        return Err(ApiError::BadRequest(
+            "started_after must be earlier than started_before".into(),
+        ));
+    }
     let before_serial = query
         .cursor
         .as_deref()
@@ -163,6 +176,8 @@ pub async fn list(
             .map_err(|e| ApiError::BadRequest(e.to_string()))?,
         id_token_key: query.id_token.as_deref().map(token_key),
         status,
+        started_after: query.started_after,
+        started_before: query.started_before,
         before_serial,
         limit: limit + 1,
     };

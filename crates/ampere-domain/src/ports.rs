@@ -41,6 +41,10 @@ pub struct TransactionFilter {
     /// Case-insensitive token key (see [`crate::IdToken::key`]).
     pub id_token_key: Option<String>,
     pub status: Option<TransactionStatus>,
+    /// Only transactions started at or after this time.
+    pub started_after: Option<DateTime<Utc>>,
+    /// Only transactions started strictly before this time.
+    pub started_before: Option<DateTime<Utc>>,
     /// Cursor: only transactions with a smaller serial.
     pub before_serial: Option<i64>,
     pub limit: u32,

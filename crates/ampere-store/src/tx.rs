@@ -845,6 +845,12 @@ impl StoreTx for SqlTx {
         if f.status.is_some() {
             sql.push_str(&format!(" AND status = {}", next()));
         }
+        if f.started_after.is_some() {
+            sql.push_str(&format!(" AND started_at >= {}", next()));
+        }
+        if f.started_before.is_some() {
+            sql.push_str(&format!(" AND started_at < {}", next()));
+        }
         if f.before_serial.is_some() {
             sql.push_str(&format!(" AND tx_serial < {}", next()));
         }
@@ -858,6 +864,12 @@ impl StoreTx for SqlTx {
         }
         if let Some(s) = f.status {
             q = q.bind(s.as_str());
+        }
+        if let Some(at) = f.started_after {
+            q = q.bind(ts(at));
+        }
+        if let Some(at) = f.started_before {
+            q = q.bind(ts(at));
         }
         if let Some(b) = f.before_serial {
             q = q.bind(b);
