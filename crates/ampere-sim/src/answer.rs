@@ -28,10 +28,13 @@ pub fn answer(station: &mut Station, action: &str, payload: Value) -> Result<Val
     }
     ampere_ocpp::validate(version, action, MessageKind::Request, &payload)
         .map_err(CallError::from)?;
-    let answer = match version {
-        OcppVersion::V16 => crate::v16::answer(station, action, payload),
-        OcppVersion::V201 => crate::two_x::v201::answer(station, action, payload),
-        OcppVersion::V21 => crate::two_x::v21::answer(station, action, payload),
+    let answer = match shared_handler(action) {
+        Some(handler) => handler(station, action, &payload),
+        None => match version {
+            OcppVersion::V16 => crate::v16::answer(station, action, payload),
+            OcppVersion::V201 => crate::two_x::v201::answer(station, action, payload),
+            OcppVersion::V21 => crate::two_x::v21::answer(station, action, payload),
+        },
     }?;
     if let Err(violation) = ampere_ocpp::validate(version, action, MessageKind::Response, &answer) {
         // A bug of ours; the CSMS gets an honest error instead of an invalid answer.
@@ -42,6 +45,44 @@ pub fn answer(station: &mut Station, action: &str, payload: Value) -> Result<Val
         ));
     }
     Ok(answer)
+}
+
+type SharedHandler = fn(&mut Station, &str, &Value) -> Result<Value, CallError>;
+
+/// The handler written once for every version (from the validated JSON), if `action` has
+/// one; the rest are typed per version.
+fn shared_handler(action: &str) -> Option<SharedHandler> {
+    Some(match action {
+        "ReserveNow" | "CancelReservation" => crate::reservations::answer,
+        "SendLocalList" | "GetLocalListVersion" => crate::local_list::answer,
+        "SetChargingProfile"
+        | "ClearChargingProfile"
+        | "GetCompositeSchedule"
+        | "GetChargingProfiles" => crate::charging_profiles::answer,
+        "UpdateFirmware" | "SignedUpdateFirmware" | "GetDiagnostics" | "GetLog" => {
+            crate::files::answer
+        }
+        "InstallCertificate"
+        | "DeleteCertificate"
+        | "GetInstalledCertificateIds"
+        | "CertificateSigned" => crate::certificates::answer,
+        "DataTransfer"
+        | "ExtendedTriggerMessage"
+        | "SetDisplayMessage"
+        | "GetDisplayMessages"
+        | "ClearDisplayMessage"
+        | "CustomerInformation"
+        | "GetTransactionStatus"
+        | "GetReport"
+        | "GetMonitoringReport"
+        | "SetMonitoringBase"
+        | "SetMonitoringLevel"
+        | "SetVariableMonitoring"
+        | "ClearVariableMonitoring"
+        | "SetNetworkProfile"
+        | "CostUpdated" => crate::extras::answer,
+        _ => return None,
+    })
 }
 
 /// Decodes an (already validated) request, runs the typed handler and encodes its answer.

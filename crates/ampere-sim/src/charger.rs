@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use ampere_ocpp::OcppVersion;
 use rand::Rng;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::Stats;
 use crate::link::{Link, SimError};
 use crate::model::{ConnectorState, Effect, Registration, Station, StopReason};
+use crate::scenario::{Step, duration};
 use crate::{two_x, v16};
 
 /// What every charger task of a run shares.
@@ -23,6 +25,8 @@ pub(crate) struct Shared {
     pub url: String,
     pub password: Option<String>,
     pub stats: Stats,
+    /// Bumped to make every charger drop its connection at once (a reconnect storm).
+    pub storm: watch::Sender<u64>,
 }
 
 /// How a connection ended.
@@ -30,6 +34,20 @@ enum End {
     Shutdown,
     Reboot,
     Lost(SimError),
+    /// Closed on purpose for an offline period of this length.
+    Offline(Duration),
+    /// Dropped on purpose, without a close frame (a fault, or a storm).
+    Dropped,
+}
+
+/// What a charger's task keeps across its connections.
+struct Task<'a> {
+    shared: &'a Shared,
+    shutdown: &'a CancellationToken,
+    /// Transfers (firmware, logs) report their progress here.
+    progress_tx: mpsc::UnboundedSender<Effect>,
+    progress: mpsc::UnboundedReceiver<Effect>,
+    storms: watch::Receiver<u64>,
 }
 
 /// Boot retry interval when a CSMS answers Pending or Rejected with interval 0.
@@ -47,21 +65,45 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, rng: &mut impl Rn
 
 /// Runs one charger until `shutdown`.
 pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let (progress_tx, progress) = mpsc::unbounded_channel();
+    let mut task = Task {
+        shared: &shared,
+        shutdown: &shutdown,
+        progress_tx,
+        progress,
+        storms: shared.storm.subscribe(),
+    };
     let stats = &shared.stats;
+    // A script's leading waits pass before the charger powers up.
+    let mut delay = Duration::ZERO;
+    while let Some(Step::Wait { seconds }) = st.script.front() {
+        delay += duration(*seconds);
+        st.script.pop_front();
+    }
+    if !delay.is_zero() {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
     let mut attempt = 0;
     loop {
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return,
             link = Link::connect(&shared.url, &st, shared.password.as_deref()) => link,
         };
+        let mut offline_for = None;
         match connected {
             Ok(mut link) => {
                 Stats::add(&stats.connects, 1);
                 attempt = 0;
-                let end = match online(&mut link, &mut st, stats, &shutdown).await {
+                st.online = true;
+                task.storms.borrow_and_update();
+                let end = match online(&mut link, &mut st, &mut task).await {
                     Ok(end) => end,
                     Err(error) => End::Lost(error),
                 };
+                st.online = false;
                 match end {
                     End::Shutdown => {
                         link.close(true).await;
@@ -77,6 +119,16 @@ pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: Cancella
                         }
                         continue;
                     }
+                    End::Offline(period) => {
+                        link.close(false).await;
+                        Stats::add(&stats.offline_periods, 1);
+                        offline_for = Some(period);
+                    }
+                    End::Dropped => {
+                        // Gone without a close frame, as when a modem loses its carrier.
+                        drop(link);
+                        Stats::add(&stats.drops, 1);
+                    }
                     End::Lost(error) => {
                         Stats::add(&stats.disconnects, 1);
                         tracing::debug!(charger = %st.id, %error, "connection lost");
@@ -88,16 +140,54 @@ pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: Cancella
                 tracing::debug!(charger = %st.id, %error, "cannot connect");
             }
         }
-        attempt += 1;
-        let delay = backoff(
-            attempt,
-            st.profile.backoff_initial,
-            st.profile.backoff_max,
-            &mut st.rng,
-        );
+        let until = match offline_for {
+            // Back at once after a planned offline period.
+            Some(period) => Instant::now() + period,
+            None => {
+                attempt += 1;
+                let delay = backoff(
+                    attempt,
+                    st.profile.backoff_initial,
+                    st.profile.backoff_max,
+                    &mut st.rng,
+                );
+                Instant::now() + delay
+            }
+        };
+        match offline(&mut st, &mut task, until).await {
+            Some(End::Shutdown) => return,
+            Some(End::Reboot) => {
+                Stats::add(&stats.reboots, 1);
+                st.reboot();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The charger without a connection until `until` (or a scenario's `online` step): its
+/// sessions go on, drivers still come (authorized from the local list), and transaction
+/// messages wait in the outbox.
+async fn offline(st: &mut Station, task: &mut Task<'_>, until: Instant) -> Option<End> {
+    st.come_back = false;
+    loop {
+        while let Some(effect) = st.effects.pop_front() {
+            match perform(None, st, task, effect).await {
+                Ok(Some(end @ (End::Shutdown | End::Reboot))) => return Some(end),
+                Ok(_) => {}
+                Err(error) => tracing::debug!(charger = %st.id, %error, "offline"),
+            }
+        }
+        let now = Instant::now();
+        if now >= until || std::mem::take(&mut st.come_back) {
+            return None;
+        }
+        let wake = st.next_wake(now).min(until);
         tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
+            biased;
+            _ = task.shutdown.cancelled() => return Some(End::Shutdown),
+            Some(effect) = task.progress.recv() => st.effects.push_back(effect),
+            _ = tokio::time::sleep_until(wake) => st.tick(Instant::now()),
         }
     }
 }
@@ -116,29 +206,49 @@ fn tolerate(result: Result<(), SimError>, st: &Station) -> Result<(), SimError> 
 
 enum Wake {
     Shutdown,
+    Storm,
+    Progress(Effect),
     Message(Result<(), SimError>),
     Timer,
 }
 
 /// One connection's life.
-async fn online(
-    link: &mut Link,
-    st: &mut Station,
-    stats: &Stats,
-    shutdown: &CancellationToken,
-) -> Result<End, SimError> {
+async fn online(link: &mut Link, st: &mut Station, task: &mut Task<'_>) -> Result<End, SimError> {
+    let stats = &task.shared.stats;
+    let faults = st.profile.faults.clone();
+    let connected = Instant::now();
+    let drop_at = faults.drop_every.map(|every| connected + st.around(every));
+    let offline_at = faults
+        .offline_every
+        .map(|every| connected + st.around(every));
+    // A new connection (or a new boot): queued messages go first, then the connectors.
+    let mut fresh = true;
     loop {
         if st.registration != Registration::Accepted {
-            if let Some(end) = boot_until_accepted(link, st, stats, shutdown).await? {
+            if let Some(end) = boot_until_accepted(link, st, stats, task.shutdown).await? {
                 return Ok(end);
+            }
+            fresh = true;
+        }
+        if fresh {
+            fresh = false;
+            crate::outbox::replay(link, st, stats).await?;
+            if let Some((action, payload)) = st.after_boot.take() {
+                tolerate(
+                    link.call_json(st, stats, action, payload).await.map(|_| ()),
+                    st,
+                )?;
             }
             for evse in evse_ids(st) {
                 tolerate(status(link, st, stats, evse).await, st)?;
             }
         }
         while let Some(effect) = st.effects.pop_front() {
-            if let Some(end) = perform(link, st, stats, effect).await? {
+            if let Some(end) = perform(Some(&mut *link), st, task, effect).await? {
                 return Ok(end);
+            }
+            if link.drop_requested {
+                return Ok(End::Dropped);
             }
             if st.registration != Registration::Accepted {
                 break;
@@ -147,22 +257,39 @@ async fn online(
         if st.registration != Registration::Accepted {
             continue;
         }
-        let wake = st.next_wake(Instant::now());
+        let now = Instant::now();
+        let mut wake = st.next_wake(now);
+        for at in [drop_at, offline_at].into_iter().flatten() {
+            wake = wake.min(at);
+        }
         let event = tokio::select! {
             biased;
-            _ = shutdown.cancelled() => Wake::Shutdown,
+            _ = task.shutdown.cancelled() => Wake::Shutdown,
+            _ = task.storms.changed() => Wake::Storm,
+            Some(effect) = task.progress.recv() => Wake::Progress(effect),
             result = link.handle_next(st, stats) => Wake::Message(result),
             _ = tokio::time::sleep_until(wake) => Wake::Timer,
         };
         match event {
             Wake::Shutdown => {
                 for evse in evse_ids(st) {
-                    stop_session(link, st, stats, evse, StopReason::Shutdown).await?;
+                    stop_session(Some(&mut *link), st, stats, evse, StopReason::Shutdown).await?;
                 }
                 return Ok(End::Shutdown);
             }
+            Wake::Storm => return Ok(End::Dropped),
+            Wake::Progress(effect) => st.effects.push_back(effect),
             Wake::Message(result) => result?,
-            Wake::Timer => st.tick(Instant::now()),
+            Wake::Timer => {
+                let now = Instant::now();
+                if drop_at.is_some_and(|at| at <= now) {
+                    return Ok(End::Dropped);
+                }
+                if offline_at.is_some_and(|at| at <= now) {
+                    return Ok(End::Offline(faults.offline_for));
+                }
+                st.tick(now);
+            }
         }
     }
 }
@@ -270,30 +397,42 @@ async fn wait_for_boot_retry(
     }
 }
 
-/// Performs one effect; `Some` when the connection must end.
+/// Performs one effect, with the connection or (`None`) without; `Some` when the
+/// connection must end.
 async fn perform(
-    link: &mut Link,
+    mut link: Option<&mut Link>,
     st: &mut Station,
-    stats: &Stats,
+    task: &mut Task<'_>,
     effect: Effect,
 ) -> Result<Option<End>, SimError> {
+    let stats = &task.shared.stats;
     match effect {
         // A triggered boot of an accepted charger (1.6 allows it): the answer may change the
         // registration; when it is no longer Accepted the boot rules apply again.
-        Effect::Boot => match boot(link, st, stats, true).await {
-            Ok(answer) => {
-                registered(st, stats, answer);
+        Effect::Boot => {
+            if let Some(link) = link {
+                match boot(link, st, stats, true).await {
+                    Ok(answer) => {
+                        registered(st, stats, answer);
+                    }
+                    Err(error) => tolerate(Err(error), st)?,
+                }
             }
-            Err(error) => tolerate(Err(error), st)?,
-        },
-        Effect::Heartbeat => tolerate(heartbeat(link, st, stats).await, st)?,
+        }
+        Effect::Heartbeat => {
+            if let Some(link) = link {
+                tolerate(heartbeat(link, st, stats).await, st)?;
+            }
+        }
         Effect::Status { evse } => {
-            let evses = match evse {
-                Some(id) => vec![id],
-                None => evse_ids(st),
-            };
-            for id in evses {
-                tolerate(status(link, st, stats, id).await, st)?;
+            if let Some(link) = link {
+                let evses = match evse {
+                    Some(id) => vec![id],
+                    None => evse_ids(st),
+                };
+                for id in evses {
+                    tolerate(status(link, st, stats, id).await, st)?;
+                }
             }
         }
         Effect::MeterValues { evse, triggered } => {
@@ -308,7 +447,10 @@ async fn perform(
                 .map(|e| e.id)
                 .collect();
             for id in evses {
-                tolerate(meter_values(link, st, stats, id, triggered).await, st)?;
+                tolerate(
+                    meter_values(link.as_deref_mut(), st, stats, id, triggered).await,
+                    st,
+                )?;
                 let full = st
                     .evse(id)
                     .and_then(|e| e.session.as_ref())
@@ -343,16 +485,112 @@ async fn perform(
             stop_session(link, st, stats, evse, reason).await?;
         }
         Effect::Reboot { .. } => return Ok(Some(End::Reboot)),
-        Effect::LogStatusIdle => tolerate(log_status_idle(link, st, stats).await, st)?,
-        Effect::FirmwareStatusIdle => tolerate(firmware_idle(link, st, stats).await, st)?,
+        Effect::LogStatusIdle => {
+            if let Some(link) = link {
+                tolerate(log_status_idle(link, st, stats).await, st)?;
+            }
+        }
+        Effect::FirmwareStatusIdle => {
+            if let Some(link) = link {
+                tolerate(firmware_idle(link, st, stats).await, st)?;
+            }
+        }
         Effect::BaseReport { request_id } => {
-            let result = match st.version {
-                // 1.6 has no base reports; nothing queues this effect there.
-                OcppVersion::V16 => Ok(()),
-                OcppVersion::V201 => two_x::v201::notify_report(link, st, stats, request_id).await,
-                OcppVersion::V21 => two_x::v21::notify_report(link, st, stats, request_id).await,
+            if let Some(link) = link {
+                let result = match st.version {
+                    // 1.6 has no base reports; nothing queues this effect there.
+                    OcppVersion::V16 => Ok(()),
+                    OcppVersion::V201 => {
+                        two_x::v201::notify_report(link, st, stats, request_id).await
+                    }
+                    OcppVersion::V21 => {
+                        two_x::v21::notify_report(link, st, stats, request_id).await
+                    }
+                };
+                tolerate(result, st)?;
+            }
+        }
+        // Notifications are not kept for later: offline, they are lost as on a charger.
+        Effect::Send { action, payload } => {
+            if let Some(link) = link {
+                tolerate(
+                    link.call_json(st, stats, action, payload).await.map(|_| ()),
+                    st,
+                )?;
+            }
+        }
+        Effect::Transfer(transfer) => {
+            let cx = crate::files::Context {
+                tls: st.profile.tls.clone(),
+                upload_method: st.profile.upload_method,
+                progress: task.progress_tx.clone(),
+                install_step: st.profile.install_step,
             };
-            tolerate(result, st)?;
+            Stats::add(&stats.transfers, 1);
+            tokio::spawn(crate::files::run(transfer, cx));
+        }
+        Effect::FirmwareInstalled { notice, version } => {
+            // The new image runs after a restart; sessions end first.
+            for evse in evse_ids(st) {
+                stop_session(
+                    link.as_deref_mut(),
+                    st,
+                    stats,
+                    evse,
+                    StopReason::Reset { hard: true },
+                )
+                .await?;
+            }
+            st.firmware_version = version;
+            st.after_boot = notice;
+            return Ok(Some(End::Reboot));
+        }
+        Effect::Plug { evse, connector } => {
+            match st.evse_mut(evse) {
+                Some(e) if e.operative && e.session.is_none() => {
+                    e.active_connector = connector.clamp(1, e.connectors);
+                    e.state = ConnectorState::Preparing;
+                    e.next_plug_at = None;
+                }
+                _ => return Ok(None),
+            }
+            if let Some(link) = link {
+                tolerate(status(link, st, stats, evse).await, st)?;
+            }
+        }
+        Effect::Authorize { evse, id_token } => {
+            let accepted = match link {
+                Some(link) => match authorize(link, st, stats, &id_token, None).await {
+                    Ok(accepted) => accepted,
+                    Err(error) if error.is_fatal() => return Err(error),
+                    Err(_) => false,
+                },
+                None => crate::local_list::authorize_offline(st, &id_token),
+            };
+            if accepted {
+                st.authorized.insert(evse, id_token);
+            } else {
+                Stats::add(&stats.authorizations_refused, 1);
+            }
+        }
+        Effect::GoOffline(period) => {
+            if link.is_some() {
+                return Ok(Some(End::Offline(period)));
+            }
+        }
+        Effect::Drop => {
+            if link.is_some() {
+                return Ok(Some(End::Dropped));
+            }
+        }
+        Effect::Storm => {
+            Stats::add(&stats.storms, 1);
+            task.shared.storm.send_modify(|n| *n += 1);
+            // This charger's own receiver saw it too; it drops here.
+            task.storms.borrow_and_update();
+            if link.is_some() {
+                return Ok(Some(End::Dropped));
+            }
         }
     }
     Ok(None)
@@ -367,39 +605,45 @@ struct SessionStart {
     authorize: bool,
 }
 
-/// Plug in, authorize, start the transaction, charge.
+/// Plug in, authorize, start the transaction, charge. Without a connection the token is
+/// checked against the local list and the start is queued.
 async fn start_session(
-    link: &mut Link,
+    mut link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     start: SessionStart,
 ) -> Result<(), SimError> {
     let evse = start.evse;
     match st.evse_mut(evse) {
-        Some(e) if e.operative && e.session.is_none() => {
+        Some(e) if e.operative && e.session.is_none() && e.state != ConnectorState::Faulted => {
             e.active_connector = start.connector;
             e.state = ConnectorState::Preparing;
             e.next_plug_at = None;
         }
         _ => return Ok(()),
     }
-    tolerate(status(link, st, stats, evse).await, st)?;
+    if let Some(link) = link.as_deref_mut() {
+        tolerate(status(link, st, stats, evse).await, st)?;
+    }
     if start.authorize {
-        let accepted = match authorize(
-            link,
-            st,
-            stats,
-            &start.id_token,
-            start.id_token_type.as_deref(),
-        )
-        .await
-        {
-            Ok(accepted) => accepted,
-            Err(error) if error.is_fatal() => return Err(error),
-            Err(error) => {
-                tracing::warn!(charger = %st.id, %error, "authorize failed");
-                false
-            }
+        let accepted = match link.as_deref_mut() {
+            None => crate::local_list::authorize_offline(st, &start.id_token),
+            Some(link) => match authorize(
+                link,
+                st,
+                stats,
+                &start.id_token,
+                start.id_token_type.as_deref(),
+            )
+            .await
+            {
+                Ok(accepted) => accepted,
+                Err(error) if error.is_fatal() => return Err(error),
+                Err(error) => {
+                    tracing::warn!(charger = %st.id, %error, "authorize failed");
+                    false
+                }
+            },
         };
         if !accepted {
             Stats::add(&stats.authorizations_refused, 1);
@@ -414,7 +658,7 @@ async fn start_session(
         start.remote_start_id,
         Instant::now(),
     );
-    let accepted = match start_transaction(link, st, stats, evse).await {
+    let accepted = match start_transaction(link.as_deref_mut(), st, stats, evse).await {
         Ok(accepted) => accepted,
         Err(error) if error.is_fatal() => return Err(error),
         Err(error) => {
@@ -431,23 +675,29 @@ async fn start_session(
     if !accepted {
         return stop_session(link, st, stats, evse, StopReason::DeAuthorized).await;
     }
-    tolerate(status(link, st, stats, evse).await, st)
+    match link {
+        Some(link) => tolerate(status(link, st, stats, evse).await, st),
+        None => Ok(()),
+    }
 }
 
 /// The driver gives up before charging: the connector is free again.
 async fn unplug(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
 ) -> Result<(), SimError> {
     st.session_ended(evse, Instant::now());
-    tolerate(status(link, st, stats, evse).await, st)
+    match link {
+        Some(link) => tolerate(status(link, st, stats, evse).await, st),
+        None => Ok(()),
+    }
 }
 
 /// Ends the session on `evse` (if one runs): final reading, stop, connector free.
 async fn stop_session(
-    link: &mut Link,
+    mut link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -456,7 +706,10 @@ async fn stop_session(
     if st.evse(evse).and_then(|e| e.session.as_ref()).is_none() {
         return Ok(());
     }
-    tolerate(stop_transaction(link, st, stats, evse, reason).await, st)?;
+    tolerate(
+        stop_transaction(link.as_deref_mut(), st, stats, evse, reason).await,
+        st,
+    )?;
     // 1.6 reports Finishing (cable still in) before Available; 2.x has no such state.
     let finishing = st.version == OcppVersion::V16;
     if let Some(e) = st.evse_mut(evse)
@@ -469,11 +722,14 @@ async fn stop_session(
             e.state = ConnectorState::Finishing;
         }
     }
-    if finishing {
+    if finishing && let Some(link) = link.as_deref_mut() {
         tolerate(status(link, st, stats, evse).await, st)?;
     }
     st.session_ended(evse, Instant::now());
-    tolerate(status(link, st, stats, evse).await, st)
+    match link {
+        Some(link) => tolerate(status(link, st, stats, evse).await, st),
+        None => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -528,7 +784,7 @@ async fn authorize(
 }
 
 async fn start_transaction(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -541,7 +797,7 @@ async fn start_transaction(
 }
 
 async fn meter_values(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -555,7 +811,7 @@ async fn meter_values(
 }
 
 async fn stop_transaction(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,

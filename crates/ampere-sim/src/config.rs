@@ -17,7 +17,8 @@ pub struct SimConfig {
     pub versions: VersionMix,
     /// Identities are `{id_prefix}-00001`, `{id_prefix}-00002`, …
     pub id_prefix: String,
-    /// HTTP Basic auth password (user name = identity); `None` sends no credentials.
+    /// HTTP Basic auth password (user name = identity); `{id}` in it is replaced by the
+    /// identity (a password per charger); `None` sends no credentials.
     pub password: Option<String>,
     /// New connections opened per second at start (a real network does not power up in
     /// one instant, and a CSMS's accept queue is finite).
@@ -57,6 +58,15 @@ pub struct ChargerProfile {
     /// Reconnect backoff: first delay and cap (exponential with full jitter in between).
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
+    /// Faults on demand (none by default).
+    pub faults: crate::faults::Faults,
+    /// TLS for `wss://` URLs and `https://` file locations: trusted CAs and the client
+    /// certificate (built with [`crate::tls::client_config`]); `None` uses the system CAs.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// How logs are uploaded to the location the CSMS gives.
+    pub upload_method: crate::http::UploadMethod,
+    /// Pause between firmware install steps (Installing → InstallRebooting → reboot).
+    pub install_step: Duration,
 }
 
 impl Default for ChargerProfile {
@@ -77,6 +87,10 @@ impl Default for ChargerProfile {
             reboot_delay: Duration::from_secs(2),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            faults: crate::faults::Faults::default(),
+            tls: None,
+            upload_method: crate::http::UploadMethod::Post,
+            install_step: Duration::from_secs(1),
         }
     }
 }

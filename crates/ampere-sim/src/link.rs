@@ -11,19 +11,19 @@ use ampere_ocpp::frame::{self, Frame};
 use ampere_ocpp::{Action, CallError, MessageKind, OcppVersion};
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use rand::Rng as _;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::Stats;
 use crate::model::Station;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<crate::tls::Stream>;
 
 /// Why a call (or the connection) failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,11 @@ pub struct Link {
     socket: Socket,
     version: OcppVersion,
     call_timeout: Duration,
+    /// A fault asked for this connection to drop (checked by the charger's loop).
+    pub drop_requested: bool,
+    /// A CSMS call held back by the slow-answer fault: answered when due. Kept here, not in
+    /// a future, so that a receive cancelled while it waits loses nothing.
+    delayed: Option<(Instant, String, String, serde_json::Value)>,
 }
 
 /// What a received message turned out to be, after CSMS calls were answered.
@@ -102,25 +107,55 @@ impl Link {
             .as_str()
             .into_client_request()
             .map_err(|e| SimError::Disconnected(format!("bad URL {target}: {e}")))?;
+        let secure = match request.uri().scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            other => {
+                return Err(SimError::Disconnected(format!(
+                    "URL {target}: scheme {other:?} is not ws or wss"
+                )));
+            }
+        };
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        let port = request
+            .uri()
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
         let headers = request.headers_mut();
         headers.insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(station.version.subprotocol()),
         );
         if let Some(password) = password {
+            // `{id}` makes a password per charger from one template.
+            let password = password.replace("{id}", &station.id);
             let credentials = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{password}", station.id));
             let value = HeaderValue::from_str(&format!("Basic {credentials}"))
                 .map_err(|e| SimError::Disconnected(format!("bad credentials: {e}")))?;
             headers.insert("Authorization", value);
         }
-        let (socket, response) = tokio::time::timeout(
-            station.profile.call_timeout,
-            tokio_tungstenite::connect_async_with_config(request, Some(ws_config()), true),
-        )
-        .await
-        .map_err(|_| SimError::Timeout("the WebSocket handshake"))?
-        .map_err(lost)?;
+        let handshake = async {
+            let default_tls;
+            let tls = match (secure, station.profile.tls.as_ref()) {
+                (false, _) => None,
+                (true, Some(config)) => Some(config),
+                (true, None) => {
+                    default_tls =
+                        crate::tls::client_config(None, None).map_err(SimError::Disconnected)?;
+                    Some(&default_tls)
+                }
+            };
+            let stream = crate::tls::connect(&host, port, tls)
+                .await
+                .map_err(|e| SimError::Disconnected(format!("connect to {host}:{port}: {e}")))?;
+            tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config()))
+                .await
+                .map_err(lost)
+        };
+        let (socket, response) = tokio::time::timeout(station.profile.call_timeout, handshake)
+            .await
+            .map_err(|_| SimError::Timeout("the WebSocket handshake"))??;
         let agreed = response
             .headers()
             .get("Sec-WebSocket-Protocol")
@@ -135,6 +170,8 @@ impl Link {
             socket,
             version: station.version,
             call_timeout: station.profile.call_timeout,
+            drop_requested: false,
+            delayed: None,
         })
     }
 
@@ -151,39 +188,91 @@ impl Link {
             action: A::NAME,
             reason: format!("request not encodable: {e}"),
         })?;
+        let answer = self.exchange(station, stats, A::NAME, payload).await?;
+        decode::<A>(self.version, answer).inspect_err(|_| {
+            Stats::add(&stats.invalid_answers, 1);
+        })
+    }
+
+    /// Sends a call built as JSON (checked against its request schema first, so nothing
+    /// invalid leaves) and returns its answer, validated against the response schema.
+    pub async fn call_json(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+        action: &'static str,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, SimError> {
+        if let Err(violation) =
+            ampere_ocpp::validate(self.version, action, MessageKind::Request, &payload)
+        {
+            // A bug of ours: say so rather than send it.
+            tracing::error!(charger = %station.id, action, %violation, "invalid call withheld");
+            return Err(SimError::InvalidResponse {
+                action,
+                reason: format!("our own request breaks the schema: {violation}"),
+            });
+        }
+        let answer = self.exchange(station, stats, action, payload).await?;
+        ampere_ocpp::validate(self.version, action, MessageKind::Response, &answer).map_err(
+            |v| {
+                Stats::add(&stats.invalid_answers, 1);
+                SimError::InvalidResponse {
+                    action,
+                    reason: v.to_string(),
+                }
+            },
+        )?;
+        Ok(answer)
+    }
+
+    /// One call on the wire: send, then answer CSMS calls until its own answer arrives.
+    async fn exchange(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+        action: &'static str,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, SimError> {
         let id = station.message_id();
         let frame = Frame::Call {
             id: id.clone(),
-            action: A::NAME.to_owned(),
+            action: action.to_owned(),
             payload,
         };
         self.send(&frame).await?;
         Stats::add(&stats.calls_sent, 1);
+        let faults = &station.profile.faults;
+        if faults.duplicate_chance > 0.0 && station.rng.gen_bool(faults.duplicate_chance.min(1.0)) {
+            // The same frame again, same message id: a charger that did not see its write
+            // go out and repeats it. The CSMS's second answer is ignored below.
+            self.send(&frame).await?;
+            Stats::add(&stats.duplicates_sent, 1);
+        }
         let deadline = Instant::now() + self.call_timeout;
-        loop {
+        let answer = loop {
             let received = tokio::time::timeout_at(deadline, self.receive(station, stats))
                 .await
-                .map_err(|_| SimError::Timeout(A::NAME))??;
+                .map_err(|_| SimError::Timeout(action))??;
             let Received::Answer(answer) = received else {
                 continue;
             };
             match answer {
-                Frame::CallResult { id: got, payload } if got == id => {
-                    return decode::<A>(self.version, payload).inspect_err(|_| {
-                        Stats::add(&stats.invalid_answers, 1);
-                    });
-                }
+                Frame::CallResult { id: got, payload } if got == id => break payload,
                 Frame::CallError { id: got, error } if got == id => {
                     Stats::add(&stats.call_errors, 1);
-                    return Err(SimError::Rejected {
-                        action: A::NAME,
-                        error,
-                    });
+                    return Err(SimError::Rejected { action, error });
                 }
-                // An answer to a call given up on earlier: nothing waits for it any more.
+                // An answer to a call given up on earlier (or the second answer to a
+                // duplicate): nothing waits for it any more.
                 _ => continue,
             }
+        };
+        let chance = station.profile.faults.drop_chance;
+        if chance > 0.0 && station.rng.gen_bool(chance.min(1.0)) {
+            self.drop_requested = true;
         }
+        Ok(answer)
     }
 
     /// Answers CSMS calls until `deadline`, or until one of them leaves work to do.
@@ -211,6 +300,14 @@ impl Link {
         station: &mut Station,
         stats: &Stats,
     ) -> Result<Received, SimError> {
+        if let Some(due) = self.delayed.as_ref().map(|d| d.0) {
+            tokio::time::sleep_until(due).await;
+            if let Some((_, id, action, payload)) = self.delayed.take() {
+                self.answer_call(station, stats, id, &action, payload)
+                    .await?;
+            }
+            return Ok(Received::Handled);
+        }
         let message = match self.socket.next().await {
             Some(Ok(message)) => message,
             Some(Err(e)) => return Err(lost(e)),
@@ -236,12 +333,13 @@ impl Link {
                 action,
                 payload,
             }) => {
-                let answer = match crate::answer::answer(station, &action, payload) {
-                    Ok(payload) => Frame::CallResult { id, payload },
-                    Err(error) => Frame::CallError { id, error },
-                };
-                Stats::add(&stats.csms_calls_answered, 1);
-                self.send(&answer).await?;
+                let delay = station.profile.faults.answer_delay;
+                if delay.is_zero() {
+                    self.answer_call(station, stats, id, &action, payload)
+                        .await?;
+                } else {
+                    self.delayed = Some((Instant::now() + delay, id, action, payload));
+                }
                 Ok(Received::Handled)
             }
             Ok(frame @ (Frame::CallResult { .. } | Frame::CallError { .. })) => {
@@ -259,6 +357,22 @@ impl Link {
                 Ok(Received::Handled)
             }
         }
+    }
+
+    async fn answer_call(
+        &mut self,
+        station: &mut Station,
+        stats: &Stats,
+        id: String,
+        action: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), SimError> {
+        let answer = match crate::answer::answer(station, action, payload) {
+            Ok(payload) => Frame::CallResult { id, payload },
+            Err(error) => Frame::CallError { id, error },
+        };
+        Stats::add(&stats.csms_calls_answered, 1);
+        self.send(&answer).await
     }
 
     /// Waits for the next message and handles it (for the charger's idle loop).

@@ -38,6 +38,10 @@ pub enum ConnectorState {
     SuspendedEv,
     Finishing,
     Unavailable,
+    /// Held for a reservation's token.
+    Reserved,
+    /// A hardware fault (see [`Station::fault`]).
+    Faulted,
 }
 
 impl ConnectorState {
@@ -75,6 +79,8 @@ pub enum StopReason {
     Unlocked,
     /// The simulation ends.
     Shutdown,
+    /// The charging profile allows no power.
+    PowerLoss,
 }
 
 /// The transaction id a session got: 1.6 from the CSMS (an integer), 2.x from the charger.
@@ -82,6 +88,9 @@ pub enum StopReason {
 pub enum TxRef {
     /// 1.6, before StartTransaction was answered.
     Unassigned,
+    /// 1.6, started offline: StartTransaction waits in the outbox under this key; its
+    /// answer's transaction id replaces it when the queue is replayed.
+    Queued(u64),
     V16(i64),
     TwoX(String),
 }
@@ -105,6 +114,8 @@ pub struct Session {
     pub stop_at: Instant,
     /// 2.x TransactionEvent sequence number, next to use.
     pub seq_no: i64,
+    /// The reservation this session used.
+    pub reservation_id: Option<i64>,
 }
 
 impl Session {
@@ -199,6 +210,36 @@ pub enum Effect {
     BaseReport {
         request_id: i64,
     },
+    /// A call built as JSON by a feature module (validated before it leaves).
+    Send {
+        action: &'static str,
+        payload: serde_json::Value,
+    },
+    /// Start a firmware download or a log upload (a task of its own; its progress comes
+    /// back as `Send` effects).
+    Transfer(crate::files::Transfer),
+    /// The firmware was installed: note it for after the reboot, and reboot.
+    FirmwareInstalled {
+        notice: Option<(&'static str, serde_json::Value)>,
+        version: String,
+    },
+    /// Plug a cable in (scenario): the connector shows Preparing.
+    Plug {
+        evse: u32,
+        connector: u32,
+    },
+    /// Ask the CSMS about a token (scenario); remembered for the next start on `evse`.
+    Authorize {
+        evse: u32,
+        id_token: String,
+    },
+    /// Close the connection and stay offline for this long (queueing transaction
+    /// messages), then reconnect.
+    GoOffline(Duration),
+    /// Drop the connection without a close frame (reconnect with backoff).
+    Drop,
+    /// Every charger of the run drops at once.
+    Storm,
 }
 
 /// One simulated charger.
@@ -226,11 +267,41 @@ pub struct Station {
     pub rng: StdRng,
     next_message_id: u64,
     tx_counter: u64,
+    /// The firmware running now (an update changes it).
+    pub firmware_version: String,
+    pub reservations: Vec<crate::reservations::Reservation>,
+    pub local_list: crate::local_list::LocalList,
+    /// Authorize offline from the local list (1.6 LocalAuthorizeOffline).
+    pub local_authorize_offline: bool,
+    /// Start offline even for a token the local list does not know.
+    pub offline_unknown_allowed: bool,
+    pub profiles: Vec<crate::charging_profiles::StoredProfile>,
+    pub certificates: Vec<crate::certificates::Installed>,
+    /// 2.x display messages by id (as the CSMS set them).
+    pub display_messages: std::collections::BTreeMap<i64, serde_json::Value>,
+    /// A status to send after the next accepted boot (firmware Installed).
+    pub after_boot: Option<(&'static str, serde_json::Value)>,
+    /// A connector fault (a 1.6 error code such as `GroundFailure`) from a scenario.
+    pub fault: Option<String>,
+    /// Tokens authorized by a scenario's `authorize` step, per EVSE.
+    pub authorized: std::collections::BTreeMap<u32, String>,
+    /// Transaction messages waiting for the connection, in order.
+    pub outbox: crate::outbox::Outbox,
+    /// Whether the station has a connection to the CSMS now.
+    pub online: bool,
+    /// The scenario steps still to run, and when the next one may start.
+    pub script: VecDeque<crate::scenario::Step>,
+    pub script_wait_until: Option<Instant>,
+    /// A scenario's `online` step ends the offline period early.
+    pub come_back: bool,
+    /// A scenario `meter` step ended: one reading of this EVSE is due.
+    pub pending_meter: Option<u32>,
 }
 
 impl Station {
     pub fn new(id: String, version: OcppVersion, profile: Arc<ChargerProfile>, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
+        let profile_firmware = profile.firmware_version.clone();
         // In 1.6 every connector is an EVSE of one connector.
         let (evses, connectors) = match version {
             OcppVersion::V16 => (profile.evses * profile.connectors_per_evse, 1),
@@ -269,7 +340,30 @@ impl Station {
             rng,
             next_message_id: 1,
             tx_counter: 0,
+            firmware_version: profile_firmware,
+            reservations: Vec::new(),
+            local_list: crate::local_list::LocalList::default(),
+            local_authorize_offline: true,
+            offline_unknown_allowed: false,
+            profiles: Vec::new(),
+            certificates: Vec::new(),
+            display_messages: std::collections::BTreeMap::new(),
+            after_boot: None,
+            fault: None,
+            authorized: std::collections::BTreeMap::new(),
+            outbox: crate::outbox::Outbox::default(),
+            online: false,
+            script: VecDeque::new(),
+            script_wait_until: None,
+            come_back: false,
+            pending_meter: None,
         }
+    }
+
+    /// Now on the station's clock (which may be skewed on purpose, see
+    /// [`crate::faults::Faults::clock_skew`]).
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.profile.faults.clock_skew
     }
 
     /// A fresh OCPP message id (unique per charger and connection lifetime).
@@ -307,9 +401,9 @@ impl Station {
             .map(|e| e.id)
     }
 
-    /// The EVSE a remote start goes to: `wanted`, or the first one, that is operative, has
-    /// no cable in and no start queued.
-    pub fn free_evse(&self, wanted: Option<u32>) -> Option<u32> {
+    /// The EVSE a remote start of `token` goes to: `wanted`, or the first one, that is
+    /// operative, has no cable in, no start queued, and no reservation for another token.
+    pub fn free_evse(&self, wanted: Option<u32>, token: &str) -> Option<u32> {
         let queued = |id: u32| {
             self.effects
                 .iter()
@@ -318,7 +412,16 @@ impl Station {
         self.evses
             .iter()
             .filter(|e| wanted.is_none_or(|w| w == e.id))
-            .find(|e| e.operative && e.session.is_none() && !e.state.in_use() && !queued(e.id))
+            .find(|e| {
+                e.operative
+                    && e.session.is_none()
+                    && matches!(
+                        e.state,
+                        ConnectorState::Available | ConnectorState::Reserved
+                    )
+                    && crate::reservations::admits(self, e.id, token)
+                    && !queued(e.id)
+            })
             .map(|e| e.id)
     }
 
@@ -383,6 +486,10 @@ impl Station {
         if self.registration != Registration::Accepted {
             return;
         }
+        if !self.reservations.is_empty() {
+            crate::reservations::expire(self, self.now());
+        }
+        self.run_script(now);
         if self.next_heartbeat.is_some_and(|at| at <= now) {
             self.next_heartbeat = Some(now + self.heartbeat_interval);
             self.effects.push_back(Effect::Heartbeat);
@@ -427,6 +534,12 @@ impl Station {
                 let connector = self.rng.gen_range(1..=connectors);
                 let id_token = self.random_token();
                 self.evses[i].next_plug_at = None;
+                if !crate::reservations::admits(self, id, &id_token) {
+                    // The last free EVSE is held for someone else: this driver goes away.
+                    let later = self.around(self.profile.session_interval);
+                    self.evses[i].next_plug_at = Some(now + later);
+                    continue;
+                }
                 self.effects.push_back(Effect::StartSession {
                     evse: id,
                     connector,
@@ -457,6 +570,13 @@ impl Station {
             }
         };
         consider(self.next_heartbeat);
+        if !self.script.is_empty() || self.pending_meter.is_some() {
+            consider(Some(self.script_wait_until.unwrap_or(now)));
+        }
+        if let Some(expiry) = crate::reservations::next_expiry(self) {
+            let wait = (expiry - self.now()).to_std().unwrap_or_default();
+            consider(Some(now + wait));
+        }
         if self.has_sessions() {
             consider(self.next_meter);
         }
@@ -511,7 +631,9 @@ impl Station {
             OcppVersion::V16 => TxRef::Unassigned,
             _ => TxRef::TwoX(self.new_transaction_id()),
         };
+        let reservation_id = crate::reservations::consume(self, evse, &id_token);
         let limit = self.profile.max_power_w;
+        let started_at = self.now();
         if let Some(e) = self.evse_mut(evse) {
             e.active_connector = connector;
             e.state = ConnectorState::Charging;
@@ -522,28 +644,166 @@ impl Station {
                 id_token_type,
                 tx,
                 remote_start_id,
-                started_at: Utc::now(),
+                started_at,
                 started: now,
                 meter_start_wh: e.register_wh,
                 meter: SessionMeter::new(ev, limit),
                 stop_at: now + duration,
                 seq_no: 0,
+                reservation_id,
             });
+        }
+        self.apply_limit(evse);
+    }
+
+    /// Holds the session on `evse` to the limit its charging profiles set now.
+    pub fn apply_limit(&mut self, evse: u32) {
+        let limit = crate::charging_profiles::limit_w(self, evse, self.now());
+        if let Some(session) = self.evse_mut(evse).and_then(|e| e.session.as_mut()) {
+            session.meter.limit_w = limit;
+        }
+    }
+
+    /// Runs the scenario steps that are due, one at a time: each waits for the messages
+    /// of the one before to go out.
+    fn run_script(&mut self, now: Instant) {
+        while self.effects.is_empty() && self.script_wait_until.is_none_or(|at| at <= now) {
+            if let Some(evse) = self.pending_meter.take() {
+                self.effects.push_back(Effect::MeterValues {
+                    evse: Some(evse),
+                    triggered: false,
+                });
+                break;
+            }
+            let Some(step) = self.script.pop_front() else {
+                break;
+            };
+            self.script_wait_until = None;
+            self.apply_step(step, now);
+        }
+    }
+
+    fn apply_step(&mut self, step: crate::scenario::Step, now: Instant) {
+        use crate::scenario::{Step, duration};
+        match step {
+            Step::Wait { seconds } => self.script_wait_until = Some(now + duration(seconds)),
+            Step::Connect | Step::Boot => {}
+            Step::Plug { evse, connector } => {
+                self.effects.push_back(Effect::Plug { evse, connector })
+            }
+            Step::Authorize { id_token, evse } => {
+                self.effects.push_back(Effect::Authorize { evse, id_token })
+            }
+            Step::Start { evse, id_token } => {
+                let authorized = self.authorized.remove(&evse);
+                let authorize = authorized.is_none();
+                let id_token = id_token
+                    .or(authorized)
+                    .unwrap_or_else(|| self.random_token());
+                let connector = self.evse(evse).map_or(1, |e| e.active_connector);
+                self.effects.push_back(Effect::StartSession {
+                    evse,
+                    connector,
+                    id_token,
+                    id_token_type: None,
+                    remote_start_id: None,
+                    authorize,
+                });
+            }
+            Step::Meter { evse, seconds, kw } => {
+                self.sample(evse, now);
+                if let Some(session) = self.evse_mut(evse).and_then(|e| e.session.as_mut()) {
+                    session.meter.ev.max_power_w = kw * 1000.0;
+                    // The car stays until the script stops it.
+                    session.stop_at = now + Duration::from_secs(86_400 * 365);
+                }
+                self.script_wait_until = Some(now + duration(seconds));
+                // One reading at the end of the step.
+                self.pending_meter = Some(evse);
+            }
+            Step::Stop { evse, reason } => {
+                let reason = match reason.as_deref() {
+                    Some("Remote") => StopReason::Remote,
+                    Some("EVDisconnected" | "EvDisconnected" | "EvFull") => StopReason::EvFull,
+                    Some("DeAuthorized") => StopReason::DeAuthorized,
+                    Some("PowerLoss") => StopReason::PowerLoss,
+                    _ => StopReason::Local,
+                };
+                self.effects.push_back(Effect::StopSession { evse, reason });
+            }
+            Step::Offline { seconds } => {
+                self.effects.push_back(Effect::GoOffline(duration(seconds)))
+            }
+            Step::Online => self.come_back = true,
+            Step::Fault { kind, evse } => match kind.as_str() {
+                "drop" => self.effects.push_back(Effect::Drop),
+                "storm" => self.effects.push_back(Effect::Storm),
+                "reboot" => {
+                    for id in self
+                        .evses
+                        .iter()
+                        .filter(|e| e.session.is_some())
+                        .map(|e| e.id)
+                        .collect::<Vec<_>>()
+                    {
+                        self.effects.push_back(Effect::StopSession {
+                            evse: id,
+                            reason: StopReason::PowerLoss,
+                        });
+                    }
+                    self.effects.push_back(Effect::Reboot { hard: true });
+                }
+                code => {
+                    self.fault = Some(code.to_owned());
+                    self.set_faulted(evse, true);
+                }
+            },
+            Step::ClearFault => {
+                self.fault = None;
+                self.set_faulted(None, false);
+            }
+        }
+    }
+
+    /// Marks `evse` (or all) Faulted, or back to what it was doing.
+    fn set_faulted(&mut self, evse: Option<u32>, faulted: bool) {
+        let ids: Vec<u32> = self
+            .evses
+            .iter()
+            .filter(|e| evse.is_none_or(|id| id == e.id))
+            .map(|e| e.id)
+            .collect();
+        for id in ids {
+            if let Some(e) = self.evse_mut(id) {
+                e.state = if faulted {
+                    ConnectorState::Faulted
+                } else if e.session.is_some() {
+                    ConnectorState::Charging
+                } else if e.operative {
+                    ConnectorState::Available
+                } else {
+                    ConnectorState::Unavailable
+                };
+            }
+            self.effects.push_back(Effect::Status { evse: Some(id) });
         }
     }
 
     /// Brings the session on `evse` up to `now`: its energy goes into the register.
     pub fn sample(&mut self, evse: u32, now: Instant) {
+        self.apply_limit(evse);
         if let Some(e) = self.evse_mut(evse)
             && let Some(session) = e.session.as_mut()
         {
             let wh = session.advance(now);
             e.register_wh += wh;
-            e.state = if session.meter.ev.is_full() {
-                ConnectorState::SuspendedEv
-            } else {
-                ConnectorState::Charging
-            };
+            if e.state != ConnectorState::Faulted {
+                e.state = if session.meter.ev.is_full() || session.meter.limit_w <= 0.0 {
+                    ConnectorState::SuspendedEv
+                } else {
+                    ConnectorState::Charging
+                };
+            }
         }
     }
 }
@@ -653,7 +913,78 @@ pub static SETTINGS: &[Setting] = &[
         component: "",
         variable: "",
         readonly: true,
-        get: |_| "Core,RemoteTrigger".into(),
+        get: |_| {
+            "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+                .into()
+        },
+        set: read_only,
+    },
+    Setting {
+        key: "LocalAuthListEnabled",
+        component: "LocalAuthListCtrlr",
+        variable: "Enabled",
+        readonly: true,
+        get: |_| "true".into(),
+        set: read_only,
+    },
+    Setting {
+        key: "LocalAuthListMaxLength",
+        component: "LocalAuthListCtrlr",
+        variable: "Entries",
+        readonly: true,
+        get: |_| crate::local_list::MAX_ENTRIES.to_string(),
+        set: read_only,
+    },
+    Setting {
+        key: "LocalAuthorizeOffline",
+        component: "AuthCtrlr",
+        variable: "LocalAuthorizeOffline",
+        readonly: false,
+        get: |s| s.local_authorize_offline.to_string(),
+        set: |s, v| match flag(v) {
+            Some(b) => {
+                s.local_authorize_offline = b;
+                true
+            }
+            None => false,
+        },
+    },
+    Setting {
+        key: "AllowOfflineTxForUnknownId",
+        component: "AuthCtrlr",
+        variable: "OfflineTxForUnknownIdEnabled",
+        readonly: false,
+        get: |s| s.offline_unknown_allowed.to_string(),
+        set: |s, v| match flag(v) {
+            Some(b) => {
+                s.offline_unknown_allowed = b;
+                true
+            }
+            None => false,
+        },
+    },
+    Setting {
+        key: "ChargeProfileMaxStackLevel",
+        component: "SmartChargingCtrlr",
+        variable: "ProfileStackLevel",
+        readonly: true,
+        get: |_| "10".into(),
+        set: read_only,
+    },
+    Setting {
+        key: "ChargingScheduleAllowedChargingRateUnit",
+        component: "SmartChargingCtrlr",
+        variable: "RateUnit",
+        readonly: true,
+        get: |_| "Current,Power".into(),
+        set: read_only,
+    },
+    Setting {
+        key: "ReserveConnectorZeroSupported",
+        component: "ReservationCtrlr",
+        variable: "NonEvseSpecific",
+        readonly: true,
+        get: |_| "true".into(),
         set: read_only,
     },
     Setting {
@@ -833,10 +1164,10 @@ mod tests {
             st.effects.front(),
             Some(Effect::StartSession { evse: 1, .. })
         ));
-        assert_eq!(st.free_evse(None), Some(2));
-        assert_eq!(st.free_evse(Some(1)), None);
+        assert_eq!(st.free_evse(None, "T"), Some(2));
+        assert_eq!(st.free_evse(Some(1), "T"), None);
         st.evses[1].operative = false;
-        assert_eq!(st.free_evse(None), None);
+        assert_eq!(st.free_evse(None, "T"), None);
     }
 
     #[test]

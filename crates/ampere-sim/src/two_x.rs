@@ -13,15 +13,14 @@ macro_rules! two_x {
             self as wire, Attribute, AuthorizationStatus, AuthorizeRequest,
             BootNotificationRequest, BootReason, ChangeAvailabilityResponse,
             ChangeAvailabilityStatus, ChargingState, ChargingStation, ClearCacheResponse,
-            ClearCacheStatus, ConnectorStatus, DataTransferResponse, DataTransferStatus, EVSE,
-            GetVariableResult, GetVariableStatus, GetVariablesResponse, HeartbeatRequest,
-            Measurand, MessageTrigger, MeterValue, MeterValuesRequest, OperationalStatus,
-            ReadingContext, Reason, RegistrationStatus, RequestStartStopStatus,
-            RequestStartTransactionResponse, RequestStopTransactionResponse, Reset, ResetResponse,
-            ResetStatus, SampledValue, SetVariableResult, SetVariableStatus, SetVariablesResponse,
-            StatusNotificationRequest, TransactionEvent, TriggerMessageResponse,
-            TriggerMessageStatus, TriggerReason, UnitOfMeasure, UnlockConnectorResponse,
-            UnlockStatus,
+            ClearCacheStatus, ConnectorStatus, EVSE, GetVariableResult, GetVariableStatus,
+            GetVariablesResponse, HeartbeatRequest, Measurand, MessageTrigger, MeterValue,
+            MeterValuesRequest, OperationalStatus, ReadingContext, Reason, RegistrationStatus,
+            RequestStartStopStatus, RequestStartTransactionResponse,
+            RequestStopTransactionResponse, Reset, ResetResponse, ResetStatus, SampledValue,
+            SetVariableResult, SetVariableStatus, SetVariablesResponse, StatusNotificationRequest,
+            TransactionEvent, TriggerMessageResponse, TriggerMessageStatus, TriggerReason,
+            UnitOfMeasure, UnlockConnectorResponse, UnlockStatus,
         };
         use chrono::Utc;
         use rust_decimal::Decimal;
@@ -95,10 +94,12 @@ macro_rules! two_x {
             };
             let requests: Vec<StatusNotificationRequest> = (1..=e.connectors)
                 .map(|connector| StatusNotificationRequest {
-                    timestamp: Utc::now(),
+                    timestamp: st.now(),
                     connector_status: match e.connector_state(connector) {
                         ConnectorState::Available => ConnectorStatus::Available,
                         ConnectorState::Unavailable => ConnectorStatus::Unavailable,
+                        ConnectorState::Reserved => ConnectorStatus::Reserved,
+                        ConnectorState::Faulted => ConnectorStatus::Faulted,
                         _ => ConnectorStatus::Occupied,
                     },
                     evse_id: i64::from(e.id),
@@ -182,7 +183,7 @@ macro_rules! two_x {
             }
             Some(MeterValue {
                 sampled_value,
-                timestamp: Utc::now(),
+                timestamp: st.now(),
                 custom_data: None,
             })
         }
@@ -198,11 +199,12 @@ macro_rules! two_x {
         /// TransactionEvent `Started` for the session just begun on `evse`; whether the
         /// token was accepted (a CSMS that says nothing accepts).
         pub(crate) async fn start_transaction(
-            link: &mut Link,
+            link: Option<&mut Link>,
             st: &mut Station,
             stats: &Stats,
             evse: u32,
         ) -> Result<bool, SimError> {
+            let now = st.now();
             let meter = meter_value(st, evse, ReadingContext::TransactionBegin, false);
             let Some(session) = st.evse_mut(evse).and_then(|e| e.session.as_mut()) else {
                 return Ok(false);
@@ -210,7 +212,7 @@ macro_rules! two_x {
             let TxRef::TwoX(transaction_id) = session.tx.clone() else {
                 return Ok(false);
             };
-            let request = event(
+            let mut request = event(
                 TransactionEvent::Started,
                 if session.remote_start_id.is_some() {
                     TriggerReason::RemoteStart
@@ -231,21 +233,27 @@ macro_rules! two_x {
                     session.id_token_type.as_deref(),
                 )),
             );
-            let answer = link.call(st, stats, request).await?;
-            Ok(answer
-                .id_token_info
-                .is_none_or(|info| info.status == AuthorizationStatus::Accepted))
+            request.timestamp = now;
+            request.reservation_id = session.reservation_id;
+            let answer = crate::outbox::send(link, st, stats, request, None).await?;
+            // Queued offline: the station decided to start on its own.
+            Ok(answer.is_none_or(|answer| {
+                answer
+                    .id_token_info
+                    .is_none_or(|info| info.status == AuthorizationStatus::Accepted)
+            }))
         }
 
         /// Meter values of `evse`: TransactionEvent `Updated` during a session, MeterValues
         /// otherwise.
         pub(crate) async fn meter_values(
-            link: &mut Link,
+            link: Option<&mut Link>,
             st: &mut Station,
             stats: &Stats,
             evse: u32,
             triggered: bool,
         ) -> Result<(), SimError> {
+            let now = st.now();
             st.sample(evse, Instant::now());
             let context = if triggered {
                 ReadingContext::Trigger
@@ -257,6 +265,10 @@ macro_rules! two_x {
             };
             let session = st.evse_mut(evse).and_then(|e| e.session.as_mut());
             let Some(session) = session else {
+                // Outside a transaction a reading is not worth keeping for later.
+                let Some(link) = link else {
+                    return Ok(());
+                };
                 let request = MeterValuesRequest {
                     evse_id: i64::from(evse),
                     meter_value: vec![meter],
@@ -272,7 +284,7 @@ macro_rules! two_x {
             } else {
                 ChargingState::Charging
             };
-            let request = event(
+            let mut request = event(
                 TransactionEvent::Updated,
                 if triggered {
                     TriggerReason::Trigger
@@ -285,17 +297,21 @@ macro_rules! two_x {
                 None,
                 None,
             );
-            link.call(st, stats, request).await.map(|_| ())
+            request.timestamp = now;
+            crate::outbox::send(link, st, stats, request, None)
+                .await
+                .map(|_| ())
         }
 
         /// TransactionEvent `Ended` for the session on `evse`.
         pub(crate) async fn stop_transaction(
-            link: &mut Link,
+            link: Option<&mut Link>,
             st: &mut Station,
             stats: &Stats,
             evse: u32,
             reason: StopReason,
         ) -> Result<(), SimError> {
+            let now = st.now();
             st.sample(evse, Instant::now());
             let meter = meter_value(st, evse, ReadingContext::TransactionEnd, false);
             let Some(session) = st.evse_mut(evse).and_then(|e| e.session.as_mut()) else {
@@ -311,11 +327,13 @@ macro_rules! two_x {
                 StopReason::DeAuthorized => (TriggerReason::Deauthorized, Reason::DeAuthorized),
                 StopReason::Reset { .. } => (TriggerReason::ResetCommand, Reason::ImmediateReset),
                 StopReason::Unlocked => (TriggerReason::UnlockCommand, Reason::Other),
-                StopReason::Shutdown => (TriggerReason::AbnormalCondition, Reason::PowerLoss),
+                StopReason::Shutdown | StopReason::PowerLoss => {
+                    (TriggerReason::AbnormalCondition, Reason::PowerLoss)
+                }
             };
             let token = matches!(reason, StopReason::Local)
                 .then(|| id_token(&session.id_token, session.id_token_type.as_deref()));
-            let request = event(
+            let mut request = event(
                 TransactionEvent::Ended,
                 trigger,
                 session.next_seq(),
@@ -329,7 +347,10 @@ macro_rules! two_x {
                 None,
                 token,
             );
-            link.call(st, stats, request).await.map(|_| ())
+            request.timestamp = now;
+            crate::outbox::send(link, st, stats, request, None)
+                .await
+                .map(|_| ())
         }
 
         pub(crate) async fn log_status_idle(
@@ -400,7 +421,7 @@ macro_rules! two_x {
             for (seq_no, part) in parts.into_iter().enumerate() {
                 let request = wire::NotifyReportRequest {
                     request_id,
-                    generated_at: Utc::now(),
+                    generated_at: st.now(),
                     report_data: Some(part),
                     tbc: Some(seq_no < last),
                     seq_no: seq_no as i64,
@@ -438,15 +459,6 @@ macro_rules! two_x {
                     status_info: None,
                     custom_data: None,
                 }),
-                "DataTransfer" => typed(payload, |_: wire::DataTransferRequest| {
-                    DataTransferResponse {
-                        // No vendor extensions here.
-                        status: DataTransferStatus::UnknownVendorId,
-                        status_info: None,
-                        data: None,
-                        custom_data: None,
-                    }
-                }),
                 "GetBaseReport" => typed(payload, |r: wire::GetBaseReportRequest| {
                     // Every base is answered with the whole (small) device model.
                     st.effects.push_back(Effect::BaseReport {
@@ -454,41 +466,6 @@ macro_rules! two_x {
                     });
                     wire::GetBaseReportResponse {
                         status: wire::GenericDeviceModelStatus::Accepted,
-                        status_info: None,
-                        custom_data: None,
-                    }
-                }),
-                "GetLocalListVersion" => typed(payload, |_: wire::GetLocalListVersionRequest| {
-                    // 0: no local list installed.
-                    wire::GetLocalListVersionResponse {
-                        version_number: 0,
-                        custom_data: None,
-                    }
-                }),
-                "ReserveNow" => typed(payload, |_: wire::ReserveNowRequest| {
-                    wire::ReserveNowResponse {
-                        status: wire::ReserveNowStatus::Rejected,
-                        status_info: None,
-                        custom_data: None,
-                    }
-                }),
-                "CancelReservation" => typed(payload, |_: wire::CancelReservationRequest| {
-                    wire::CancelReservationResponse {
-                        status: wire::CancelReservationStatus::Rejected,
-                        status_info: None,
-                        custom_data: None,
-                    }
-                }),
-                "SetChargingProfile" => typed(payload, |_: wire::SetChargingProfileRequest| {
-                    wire::SetChargingProfileResponse {
-                        status: wire::ChargingProfileStatus::Rejected,
-                        status_info: None,
-                        custom_data: None,
-                    }
-                }),
-                "ClearChargingProfile" => typed(payload, |_: wire::ClearChargingProfileRequest| {
-                    wire::ClearChargingProfileResponse {
-                        status: wire::ClearChargingProfileStatus::Unknown,
                         status_info: None,
                         custom_data: None,
                     }
@@ -538,7 +515,7 @@ macro_rules! two_x {
             let wanted = request
                 .evse_id
                 .map(|id| u32::try_from(id).unwrap_or(u32::MAX));
-            let status = match st.free_evse(wanted) {
+            let status = match st.free_evse(wanted, &request.id_token.id_token) {
                 Some(evse) => {
                     if let Some(e) = st.evse_mut(evse) {
                         e.next_plug_at = None;
@@ -857,6 +834,7 @@ pub(crate) mod v201 {
         wire::TransactionEventRequest {
             event_type,
             meter_value,
+            // The caller sets the station's own clock.
             timestamp: Utc::now(),
             trigger_reason,
             seq_no,
@@ -937,6 +915,7 @@ pub(crate) mod v21 {
             cost_details: None,
             event_type,
             meter_value,
+            // The caller sets the station's own clock.
             timestamp: Utc::now(),
             trigger_reason,
             seq_no,

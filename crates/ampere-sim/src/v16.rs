@@ -6,21 +6,16 @@ use ampere_ocpp::v16::{
     self, AuthorizeRequest, BootNotificationRequest, BootNotificationStatus,
     CancelReservationStatus as AcceptedRejected, ChangeAvailabilityResponse,
     ChangeAvailabilityStatus, ChangeAvailabilityType, ChangeConfigurationResponse,
-    ChangeConfigurationStatus, ClearCacheResponse, ClearChargingProfileResponse,
-    ClearChargingProfileStatus, ConfigurationKey, Context, DataTransferResponse,
-    DataTransferStatus, DiagnosticsStatusNotificationRequest, DiagnosticsStatusNotificationStatus,
-    FirmwareStatusNotificationRequest, FirmwareStatusNotificationStatus,
-    GetCompositeScheduleResponse, GetConfigurationResponse, GetDiagnosticsResponse,
-    GetLocalListVersionResponse, HeartbeatRequest, IdTagInfoStatus, Location, Measurand,
-    MeterValue, MeterValueSampledValue, MeterValuesMeterValueSampledValueUnit as Unit,
-    MeterValuesRequest, Reason, RemoteStartTransactionResponse, RemoteStopTransactionResponse,
-    RequestedMessage, ReserveNowResponse, ReserveNowStatus, ResetResponse, ResetType,
-    SendLocalListResponse, SendLocalListStatus, SetChargingProfileResponse,
-    SetChargingProfileStatus, StartTransactionRequest, StatusNotificationErrorCode,
-    StatusNotificationRequest, StatusNotificationStatus, StopTransactionRequest,
-    TriggerMessageResponse, TriggerMessageStatus, UnlockConnectorResponse, UnlockConnectorStatus,
+    ChangeConfigurationStatus, ClearCacheResponse, ConfigurationKey, Context,
+    DiagnosticsStatusNotificationRequest, DiagnosticsStatusNotificationStatus,
+    FirmwareStatusNotificationRequest, FirmwareStatusNotificationStatus, GetConfigurationResponse,
+    HeartbeatRequest, IdTagInfoStatus, Location, Measurand, MeterValue, MeterValueSampledValue,
+    MeterValuesMeterValueSampledValueUnit as Unit, MeterValuesRequest, Reason,
+    RemoteStartTransactionResponse, RemoteStopTransactionResponse, RequestedMessage, ResetResponse,
+    ResetType, StartTransactionRequest, StatusNotificationErrorCode, StatusNotificationRequest,
+    StatusNotificationStatus, StopTransactionRequest, TriggerMessageResponse, TriggerMessageStatus,
+    UnlockConnectorResponse, UnlockConnectorStatus,
 };
-use chrono::Utc;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -77,9 +72,15 @@ pub(crate) async fn status(
     let Some(e) = st.evse(evse) else {
         return Ok(());
     };
+    let faulted = e.state == ConnectorState::Faulted;
+    let error_code = match (&st.fault, faulted) {
+        (Some(code), true) => serde_json::from_value(Value::String(code.clone()))
+            .unwrap_or(StatusNotificationErrorCode::OtherError),
+        _ => StatusNotificationErrorCode::NoError,
+    };
     let request = StatusNotificationRequest {
         connector_id: i64::from(e.id),
-        error_code: StatusNotificationErrorCode::NoError,
+        error_code,
         info: None,
         status: match e.state {
             ConnectorState::Available => StatusNotificationStatus::Available,
@@ -88,8 +89,10 @@ pub(crate) async fn status(
             ConnectorState::SuspendedEv => StatusNotificationStatus::SuspendedEV,
             ConnectorState::Finishing => StatusNotificationStatus::Finishing,
             ConnectorState::Unavailable => StatusNotificationStatus::Unavailable,
+            ConnectorState::Reserved => StatusNotificationStatus::Reserved,
+            ConnectorState::Faulted => StatusNotificationStatus::Faulted,
         },
-        timestamp: Some(Utc::now()),
+        timestamp: Some(st.now()),
         vendor_id: None,
         vendor_error_code: None,
     };
@@ -110,9 +113,10 @@ pub(crate) async fn authorize(
     Ok(answer.id_tag_info.status == IdTagInfoStatus::Accepted)
 }
 
-/// StartTransaction for the session just begun on `evse`; whether the tag was accepted.
+/// StartTransaction for the session just begun on `evse`; whether the tag was accepted
+/// (a start queued offline counts as accepted: the charger decided locally).
 pub(crate) async fn start_transaction(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -127,14 +131,33 @@ pub(crate) async fn start_transaction(
         connector_id: i64::from(e.id),
         id_tag: clip(&session.id_token, 20),
         meter_start: session.meter_start_wh.floor() as i64,
-        reservation_id: None,
+        reservation_id: session.reservation_id,
         timestamp: session.started_at,
     };
-    let answer = link.call(st, stats, request).await?;
+    let key = st.outbox.new_key();
+    let answer = crate::outbox::send(link, st, stats, request, Some(key)).await?;
+    let (tx, accepted) = match answer {
+        Some(answer) => (
+            TxRef::V16(answer.transaction_id),
+            answer.id_tag_info.status == IdTagInfoStatus::Accepted,
+        ),
+        None => (TxRef::Queued(key), true),
+    };
     if let Some(session) = st.evse_mut(evse).and_then(|e| e.session.as_mut()) {
-        session.tx = TxRef::V16(answer.transaction_id);
+        session.tx = tx;
     }
-    Ok(answer.id_tag_info.status == IdTagInfoStatus::Accepted)
+    Ok(accepted)
+}
+
+/// The transaction id to put in a message of the session on `evse`, and the outbox key
+/// when the id is not known yet.
+fn transaction_ref(st: &Station, evse: u32) -> Option<(i64, Option<u64>)> {
+    match st.evse(evse)?.session.as_ref()?.tx {
+        TxRef::V16(id) => Some((id, None)),
+        // Filled in from the queued StartTransaction's answer at replay.
+        TxRef::Queued(key) => Some((0, Some(key))),
+        _ => None,
+    }
 }
 
 fn samples(st: &Station, evse: u32, context: Context) -> Option<MeterValue> {
@@ -169,14 +192,14 @@ fn samples(st: &Station, evse: u32, context: Context) -> Option<MeterValue> {
         ));
     }
     Some(MeterValue {
-        timestamp: Utc::now(),
+        timestamp: st.now(),
         sampled_value,
     })
 }
 
 /// MeterValues of `evse` (with its transaction when one runs).
 pub(crate) async fn meter_values(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -191,23 +214,23 @@ pub(crate) async fn meter_values(
     let Some(meter_value) = samples(st, evse, context) else {
         return Ok(());
     };
-    let transaction_id = st
-        .evse(evse)
-        .and_then(|e| e.session.as_ref())
-        .and_then(|s| match s.tx {
-            TxRef::V16(id) => Some(id),
-            _ => None,
-        });
+    let tx = transaction_ref(st, evse);
+    if tx.is_none() && link.is_none() {
+        // Outside a transaction a reading is not worth keeping for later.
+        return Ok(());
+    }
     let request = MeterValuesRequest {
         connector_id: i64::from(evse),
-        transaction_id,
+        transaction_id: tx.map(|(id, _)| id),
         meter_value: vec![meter_value],
     };
-    link.call(st, stats, request).await.map(|_| ())
+    crate::outbox::send(link, st, stats, request, tx.and_then(|(_, key)| key))
+        .await
+        .map(|_| ())
 }
 
 pub(crate) async fn stop_transaction(
-    link: &mut Link,
+    link: Option<&mut Link>,
     st: &mut Station,
     stats: &Stats,
     evse: u32,
@@ -233,19 +256,19 @@ pub(crate) async fn stop_transaction(
                 .collect(),
         }]
     });
+    let Some((transaction_id, key)) = transaction_ref(st, evse) else {
+        return Ok(());
+    };
     let Some(e) = st.evse(evse) else {
         return Ok(());
     };
     let Some(session) = &e.session else {
         return Ok(());
     };
-    let TxRef::V16(transaction_id) = session.tx else {
-        return Ok(());
-    };
     let request = StopTransactionRequest {
         id_tag: matches!(reason, StopReason::Local).then(|| clip(&session.id_token, 20)),
         meter_stop: e.register_reading(),
-        timestamp: Utc::now(),
+        timestamp: st.now(),
         transaction_id,
         reason: Some(match reason {
             StopReason::Local => Reason::Local,
@@ -255,11 +278,13 @@ pub(crate) async fn stop_transaction(
             StopReason::Reset { hard: true } => Reason::HardReset,
             StopReason::Reset { hard: false } => Reason::SoftReset,
             StopReason::Unlocked => Reason::UnlockCommand,
-            StopReason::Shutdown => Reason::PowerLoss,
+            StopReason::Shutdown | StopReason::PowerLoss => Reason::PowerLoss,
         }),
         transaction_data,
     };
-    link.call(st, stats, request).await.map(|_| ())
+    crate::outbox::send(link, st, stats, request, key)
+        .await
+        .map(|_| ())
 }
 
 pub(crate) async fn diagnostics_idle(
@@ -310,47 +335,6 @@ pub(crate) fn answer(st: &mut Station, action: &str, payload: Value) -> Result<V
         "ClearCache" => typed(payload, |_: v16::ClearCacheRequest| ClearCacheResponse {
             status: AcceptedRejected::Accepted,
         }),
-        "DataTransfer" => typed(payload, |r| data_transfer(st, r)),
-        // Features the simulated charge point does not have, declined the way 1.6 says.
-        "GetLocalListVersion" => typed(payload, |_: v16::GetLocalListVersionRequest| {
-            // -1: local authorization lists are not supported.
-            GetLocalListVersionResponse { list_version: -1 }
-        }),
-        "SendLocalList" => typed(payload, |_: v16::SendLocalListRequest| {
-            SendLocalListResponse {
-                status: SendLocalListStatus::NotSupported,
-            }
-        }),
-        "ReserveNow" => typed(payload, |_: v16::ReserveNowRequest| ReserveNowResponse {
-            status: ReserveNowStatus::Rejected,
-        }),
-        "CancelReservation" => typed(payload, |_: v16::CancelReservationRequest| {
-            v16::CancelReservationResponse {
-                status: AcceptedRejected::Rejected,
-            }
-        }),
-        "SetChargingProfile" => typed(payload, |_: v16::SetChargingProfileRequest| {
-            SetChargingProfileResponse {
-                status: SetChargingProfileStatus::NotSupported,
-            }
-        }),
-        "ClearChargingProfile" => typed(payload, |_: v16::ClearChargingProfileRequest| {
-            ClearChargingProfileResponse {
-                status: ClearChargingProfileStatus::Unknown,
-            }
-        }),
-        "GetCompositeSchedule" => typed(payload, |r: v16::GetCompositeScheduleRequest| {
-            GetCompositeScheduleResponse {
-                status: AcceptedRejected::Rejected,
-                connector_id: Some(r.connector_id),
-                schedule_start: None,
-                charging_schedule: None,
-            }
-        }),
-        // No file name: there is nothing to upload.
-        "GetDiagnostics" => typed(payload, |_: v16::GetDiagnosticsRequest| {
-            GetDiagnosticsResponse { file_name: None }
-        }),
         other => Err(not_implemented(other)),
     }
 }
@@ -380,7 +364,7 @@ pub(crate) fn remote_start(
     let wanted = request
         .connector_id
         .map(|c| u32::try_from(c).unwrap_or(u32::MAX));
-    let status = match st.free_evse(wanted) {
+    let status = match st.free_evse(wanted, &request.id_tag) {
         Some(evse) => {
             if let Some(e) = st.evse_mut(evse) {
                 e.next_plug_at = None;
@@ -563,19 +547,6 @@ pub(crate) fn trigger_message(
     TriggerMessageResponse {
         status: TriggerMessageStatus::Accepted,
     }
-}
-
-pub(crate) fn data_transfer(
-    st: &mut Station,
-    request: v16::DataTransferRequest,
-) -> DataTransferResponse {
-    // The simulator knows no vendor extensions, not even its own vendor's messages.
-    let status = if request.vendor_id == st.profile.vendor {
-        DataTransferStatus::UnknownMessageId
-    } else {
-        DataTransferStatus::UnknownVendorId
-    };
-    DataTransferResponse { status, data: None }
 }
 
 #[cfg(test)]

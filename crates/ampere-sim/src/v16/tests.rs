@@ -326,7 +326,8 @@ fn raw_calls_get_valid_answers_or_the_right_callerror() {
     let dt = crate::answer(&mut st, "DataTransfer", json!({"vendorId": "Other"})).unwrap();
     assert_eq!(dt, json!({"status": "UnknownVendorId"}));
     let lv = crate::answer(&mut st, "GetLocalListVersion", json!({})).unwrap();
-    assert_eq!(lv, json!({"listVersion": -1}));
+    // No list installed yet.
+    assert_eq!(lv, json!({"listVersion": 0}));
 
     // Not an action of 1.6; an action only charge points send; a payload breaking the schema.
     let err = crate::answer(&mut st, "GetVariables", json!({})).unwrap_err();
