@@ -8,10 +8,15 @@
 //! the charger's typed response, answered as JSON. Offline → 409, no answer in time → 504,
 //! CALLERROR → 502 with its code and description (see [`crate::error`]).
 //!
-//! Adding a command: a `Command` variant with its slug, a `build_*` function giving the wire
-//! payload per version, and its request types in [`send_typed`].
+//! A command that does not exist in the charger's version (a display message to a 1.6
+//! charger) is refused with 422 before anything is sent; a field that has no place in the
+//! version (an EVSE for a 1.6 reset) with 400.
+//!
+//! Adding a command: a `Command` variant with its slug (and [`Command::in_version`]), its
+//! arm in [`build`] giving the wire payload per version, and its request types in
+//! [`send_typed`].
 
-use ampere_domain::ChargerId;
+use ampere_domain::{ChargerId, ReportScope};
 use ampere_gateway::Commands;
 use ampere_ocpp::{Action, Initiator, MessageKind, OcppVersion, v16, v21, v201};
 use axum::Json;
@@ -44,10 +49,26 @@ pub enum Command {
     CancelReservation,
     GetCompositeSchedule,
     ClearChargingProfile,
+    GetVariables,
+    SetVariables,
+    GetBaseReport,
+    GetReport,
+    SetVariableMonitoring,
+    ClearVariableMonitoring,
+    SetMonitoringBase,
+    SetMonitoringLevel,
+    GetMonitoringReport,
+    SetDisplayMessage,
+    GetDisplayMessages,
+    ClearDisplayMessage,
+    CustomerInformation,
+    SetNetworkProfile,
+    GetTransactionStatus,
+    CostUpdated,
 }
 
 impl Command {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 30] = [
         Self::RemoteStart,
         Self::RemoteStop,
         Self::Reset,
@@ -62,6 +83,22 @@ impl Command {
         Self::CancelReservation,
         Self::GetCompositeSchedule,
         Self::ClearChargingProfile,
+        Self::GetVariables,
+        Self::SetVariables,
+        Self::GetBaseReport,
+        Self::GetReport,
+        Self::SetVariableMonitoring,
+        Self::ClearVariableMonitoring,
+        Self::SetMonitoringBase,
+        Self::SetMonitoringLevel,
+        Self::GetMonitoringReport,
+        Self::SetDisplayMessage,
+        Self::GetDisplayMessages,
+        Self::ClearDisplayMessage,
+        Self::CustomerInformation,
+        Self::SetNetworkProfile,
+        Self::GetTransactionStatus,
+        Self::CostUpdated,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -80,7 +117,47 @@ impl Command {
             Self::CancelReservation => "cancel-reservation",
             Self::GetCompositeSchedule => "get-composite-schedule",
             Self::ClearChargingProfile => "clear-charging-profile",
+            Self::GetVariables => "get-variables",
+            Self::SetVariables => "set-variables",
+            Self::GetBaseReport => "get-base-report",
+            Self::GetReport => "get-report",
+            Self::SetVariableMonitoring => "set-variable-monitoring",
+            Self::ClearVariableMonitoring => "clear-variable-monitoring",
+            Self::SetMonitoringBase => "set-monitoring-base",
+            Self::SetMonitoringLevel => "set-monitoring-level",
+            Self::GetMonitoringReport => "get-monitoring-report",
+            Self::SetDisplayMessage => "set-display-message",
+            Self::GetDisplayMessages => "get-display-messages",
+            Self::ClearDisplayMessage => "clear-display-message",
+            Self::CustomerInformation => "customer-information",
+            Self::SetNetworkProfile => "set-network-profile",
+            Self::GetTransactionStatus => "get-transaction-status",
+            Self::CostUpdated => "cost-updated",
         }
+    }
+
+    /// Whether the command exists in a version. The commands of the device model, display
+    /// messages, customer information, network profiles, monitoring, transaction status and
+    /// costs came with OCPP 2.0.1; 1.6 has nothing they could be mapped onto.
+    pub fn in_version(self, version: OcppVersion) -> bool {
+        version != OcppVersion::V16
+            || matches!(
+                self,
+                Self::RemoteStart
+                    | Self::RemoteStop
+                    | Self::Reset
+                    | Self::Unlock
+                    | Self::ChangeAvailability
+                    | Self::TriggerMessage
+                    | Self::GetConfiguration
+                    | Self::SetConfiguration
+                    | Self::ClearCache
+                    | Self::DataTransfer
+                    | Self::GetLocalListVersion
+                    | Self::CancelReservation
+                    | Self::GetCompositeSchedule
+                    | Self::ClearChargingProfile
+            )
     }
 
     pub fn from_slug(slug: &str) -> Option<Self> {
@@ -170,11 +247,27 @@ pub struct ChangeAvailabilityBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerMessageBody {
-    /// The version's name, e.g. `BootNotification`, `StatusNotification`, `MeterValues`.
+    /// A message the charger's version can trigger, by its OCPP name. 1.6: BootNotification,
+    /// DiagnosticsStatusNotification, FirmwareStatusNotification, Heartbeat, MeterValues,
+    /// StatusNotification (TriggerMessage), and through the security whitepaper's
+    /// ExtendedTriggerMessage also LogStatusNotification and SignChargePointCertificate.
+    /// 2.0.1: BootNotification, LogStatusNotification, FirmwareStatusNotification,
+    /// Heartbeat, MeterValues, SignChargingStationCertificate, SignV2GCertificate,
+    /// StatusNotification, TransactionEvent, SignCombinedCertificate,
+    /// PublishFirmwareStatusNotification; 2.1 adds SignV2G20Certificate and CustomTrigger.
+    /// `SignChargePointCertificate` and `SignChargingStationCertificate` are one message
+    /// under each version's name.
     pub requested_message: String,
     pub evse_id: Option<u32>,
     /// 2.x only.
     pub connector_id: Option<u32>,
+    /// 1.6 only: send ExtendedTriggerMessage even for a message plain TriggerMessage has
+    /// (the whitepaper's variant, e.g. so a FirmwareStatusNotification comes back as
+    /// SignedFirmwareStatusNotification). Messages only ExtendedTriggerMessage has use it
+    /// anyway.
+    pub extended: Option<bool>,
+    /// 2.1 only, with `CustomTrigger`: the vendor's trigger name.
+    pub custom_trigger: Option<String>,
 }
 
 /// `get-configuration`.
@@ -255,6 +348,210 @@ pub struct ClearChargingProfileBody {
     pub stack_level: Option<i64>,
 }
 
+/// `get-variables` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetVariablesBody {
+    pub variables: Vec<VariableRef>,
+}
+
+/// `set-variables` (2.x); each variable with its `value`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetVariablesBody {
+    pub variables: Vec<VariableRef>,
+}
+
+/// A component, optionally narrowed to one of its variables (2.x `ComponentVariable`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentVariableRef {
+    pub component: String,
+    pub component_instance: Option<String>,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    /// Absent: every variable of the component.
+    pub variable: Option<String>,
+    pub variable_instance: Option<String>,
+}
+
+/// `get-base-report` (2.x). The NotifyReport parts the charger then sends become its stored
+/// device model (`GET /api/v1/chargers/{id}/device-model`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetBaseReportBody {
+    /// Default: one Ampere picks (it is in the answer's `request`).
+    pub request_id: Option<i64>,
+    /// `FullInventory` (default; replaces the stored model), `ConfigurationInventory` or
+    /// `SummaryInventory` (merged into it).
+    pub report_base: Option<String>,
+}
+
+/// `get-report` (2.x): a report narrowed by criteria and/or components; merged into the
+/// stored device model.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetReportBody {
+    pub request_id: Option<i64>,
+    /// `Active`, `Available`, `Enabled`, `Problem`.
+    pub criteria: Option<Vec<String>>,
+    pub variables: Option<Vec<ComponentVariableRef>>,
+}
+
+/// One monitor of `set-variable-monitoring` (2.x `SetMonitoringData`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorBody {
+    /// To replace an existing monitor; absent: a new one.
+    pub id: Option<i64>,
+    pub component: String,
+    pub component_instance: Option<String>,
+    pub evse_id: Option<u32>,
+    pub connector_id: Option<u32>,
+    pub variable: String,
+    pub variable_instance: Option<String>,
+    /// `UpperThreshold`, `LowerThreshold`, `Delta`, `Periodic`, `PeriodicClockAligned`
+    /// (2.1 adds `TargetDelta`, `TargetDeltaRelative`).
+    pub r#type: String,
+    #[schema(value_type = f64)]
+    pub value: serde_json::Number,
+    /// 0 (Danger) … 9 (Debug).
+    pub severity: i64,
+    /// Monitor only during a transaction.
+    pub transaction: Option<bool>,
+}
+
+/// `set-variable-monitoring` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetVariableMonitoringBody {
+    pub monitors: Vec<MonitorBody>,
+}
+
+/// `clear-variable-monitoring` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearVariableMonitoringBody {
+    pub ids: Vec<i64>,
+}
+
+/// `set-monitoring-base` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMonitoringBaseBody {
+    /// `All`, `FactoryDefault`, `HardWiredOnly`.
+    pub monitoring_base: String,
+}
+
+/// `set-monitoring-level` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMonitoringLevelBody {
+    /// Events of this severity (0 … 9) and more severe are reported.
+    pub severity: i64,
+}
+
+/// `get-monitoring-report` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetMonitoringReportBody {
+    pub request_id: Option<i64>,
+    /// `ThresholdMonitoring`, `DeltaMonitoring`, `PeriodicMonitoring`.
+    pub criteria: Option<Vec<String>>,
+    pub variables: Option<Vec<ComponentVariableRef>>,
+}
+
+/// `set-display-message` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetDisplayMessageBody {
+    pub id: i64,
+    /// `AlwaysFront`, `InFront`, `NormalCycle`.
+    pub priority: String,
+    /// The text (or URI, or HTML) to show.
+    pub content: String,
+    /// `ASCII`, `HTML`, `URI`, `UTF8` (default); 2.1 adds `QRCODE`.
+    pub format: Option<String>,
+    /// RFC 5646 language code.
+    pub language: Option<String>,
+    /// Show only in this charger state: `Charging`, `Faulted`, `Idle`, `Unavailable` (2.1
+    /// adds `Suspended`, `Discharging`).
+    pub state: Option<String>,
+    /// RFC 3339.
+    pub start_date_time: Option<String>,
+    pub end_date_time: Option<String>,
+    /// Show only during this transaction.
+    pub transaction_id: Option<String>,
+}
+
+/// `get-display-messages` (2.x): the charger answers with NotifyDisplayMessages.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetDisplayMessagesBody {
+    pub request_id: Option<i64>,
+    pub ids: Option<Vec<i64>>,
+    pub priority: Option<String>,
+    pub state: Option<String>,
+}
+
+/// `clear-display-message` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearDisplayMessageBody {
+    pub id: i64,
+}
+
+/// `customer-information` (2.x): the charger reports (and/or clears) what it holds about a
+/// customer, named by one of `customer_identifier`, `id_token` or `customer_certificate`;
+/// the report comes back as NotifyCustomerInformation parts (kept as charger reports and
+/// published as events).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInformationBody {
+    pub request_id: Option<i64>,
+    /// Default true.
+    pub report: Option<bool>,
+    /// Default false.
+    pub clear: Option<bool>,
+    pub customer_identifier: Option<String>,
+    pub id_token: Option<String>,
+    /// Default `ISO14443`.
+    pub id_token_type: Option<String>,
+    /// `{hash_algorithm, issuer_name_hash, issuer_key_hash, serial_number}`.
+    #[schema(value_type = Object)]
+    pub customer_certificate: Option<Value>,
+}
+
+/// `set-network-profile` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetNetworkProfileBody {
+    pub configuration_slot: i64,
+    /// The OCPP `NetworkConnectionProfile` with snake_case field names: `ocpp_version`,
+    /// `ocpp_transport`, `ocpp_csms_url`, `message_timeout`, `security_profile`,
+    /// `ocpp_interface`, `apn {…}`, `vpn {…}` (2.1 also `identity`,
+    /// `basic_auth_password`). Passwords and keys are kept out of the audit log.
+    #[schema(value_type = Object)]
+    pub connection_data: Value,
+}
+
+/// `get-transaction-status` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetTransactionStatusBody {
+    /// Absent: only whether the charger still has messages queued.
+    pub transaction_id: Option<String>,
+}
+
+/// `cost-updated` (2.x).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostUpdatedBody {
+    #[schema(value_type = f64)]
+    pub total_cost: serde_json::Number,
+    pub transaction_id: String,
+}
+
 /// A charging profile purpose in the version's spelling (1.6 says `ChargePoint` where 2.x
 /// says `ChargingStation`).
 fn purpose(version: OcppVersion, purpose: String) -> String {
@@ -299,10 +596,206 @@ fn only_2x(version: OcppVersion, what: &str, given: bool) -> Result<(), ApiError
     }
 }
 
+fn only_16(version: OcppVersion, what: &str, given: bool) -> Result<(), ApiError> {
+    if given && version != OcppVersion::V16 {
+        Err(ApiError::BadRequest(format!(
+            "{what} is OCPP 1.6 only; OCPP {version} uses `variables`"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// A `remoteStartId` when the caller gave none: milliseconds since the epoch, folded into
 /// the positive `i32` range chargers store (unique enough to tell recent starts apart).
 fn remote_start_id() -> i64 {
     chrono::Utc::now().timestamp_millis() % i64::from(i32::MAX)
+}
+
+/// A `requestId` when the caller gave none (see [`remote_start_id`]).
+fn request_id(given: Option<i64>) -> i64 {
+    given.unwrap_or_else(remote_start_id)
+}
+
+/// What 1.6 TriggerMessage can trigger.
+const TRIGGERS_16: [&str; 6] = [
+    "BootNotification",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StatusNotification",
+];
+
+/// What the 1.6 security whitepaper's ExtendedTriggerMessage can trigger.
+const TRIGGERS_16_EXTENDED: [&str; 7] = [
+    "BootNotification",
+    "LogStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "SignChargePointCertificate",
+    "StatusNotification",
+];
+
+const TRIGGERS_201: [&str; 11] = [
+    "BootNotification",
+    "LogStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "SignChargingStationCertificate",
+    "SignV2GCertificate",
+    "StatusNotification",
+    "TransactionEvent",
+    "SignCombinedCertificate",
+    "PublishFirmwareStatusNotification",
+];
+
+const TRIGGERS_21_ONLY: [&str; 2] = ["SignV2G20Certificate", "CustomTrigger"];
+
+/// The messages a version can trigger, and the action that triggers them.
+fn triggerable(version: OcppVersion) -> Vec<&'static str> {
+    match version {
+        OcppVersion::V16 => {
+            let mut all = TRIGGERS_16.to_vec();
+            all.extend(
+                TRIGGERS_16_EXTENDED
+                    .iter()
+                    .filter(|m| !TRIGGERS_16.contains(m)),
+            );
+            all
+        }
+        OcppVersion::V201 => TRIGGERS_201.to_vec(),
+        OcppVersion::V21 => TRIGGERS_201
+            .iter()
+            .chain(&TRIGGERS_21_ONLY)
+            .copied()
+            .collect(),
+    }
+}
+
+/// `trigger-message`: the action (1.6 TriggerMessage or ExtendedTriggerMessage) and payload.
+fn trigger(version: OcppVersion, b: TriggerMessageBody) -> Result<(&'static str, Value), ApiError> {
+    let v16 = version == OcppVersion::V16;
+    // The certificate-signing trigger has one name per version for one message.
+    let message = match (v16, b.requested_message.as_str()) {
+        (true, "SignChargingStationCertificate") => "SignChargePointCertificate".to_owned(),
+        (false, "SignChargePointCertificate") => "SignChargingStationCertificate".to_owned(),
+        _ => b.requested_message,
+    };
+    let known = triggerable(version);
+    if !known.contains(&message.as_str()) {
+        let elsewhere = OcppVersion::NEWEST_FIRST
+            .into_iter()
+            .any(|v| triggerable(v).contains(&message.as_str()));
+        let detail = format!(
+            "OCPP {version} cannot trigger {message:?}; it can trigger {}",
+            known.join(", ")
+        );
+        return Err(if elsewhere {
+            ApiError::NotInVersion(detail)
+        } else {
+            ApiError::BadRequest(detail)
+        });
+    }
+    if !v16 {
+        only_2x(version, "extended", b.extended.is_some())?;
+    }
+    if version != OcppVersion::V21 && b.custom_trigger.is_some() {
+        return Err(ApiError::NotInVersion(format!(
+            "custom_trigger is OCPP 2.1 only, not {version}"
+        )));
+    }
+    let mut map = Map::new();
+    map.insert("requestedMessage".into(), message.clone().into());
+    if v16 {
+        only_2x(version, "connector_id", b.connector_id.is_some())?;
+        put(&mut map, "connectorId", b.evse_id);
+        let extended = b.extended.unwrap_or(false) || !TRIGGERS_16.contains(&message.as_str());
+        if extended {
+            return Ok(("ExtendedTriggerMessage", Value::Object(map)));
+        }
+    } else {
+        put(&mut map, "evse", evse(b.evse_id, b.connector_id)?);
+        put(&mut map, "customTrigger", b.custom_trigger);
+    }
+    Ok(("TriggerMessage", Value::Object(map)))
+}
+
+/// A 2.x `ComponentVariable`.
+fn component_variable(c: ComponentVariableRef) -> Result<Value, ApiError> {
+    let mut component = Map::new();
+    put(&mut component, "evse", evse(c.evse_id, c.connector_id)?);
+    component.insert("name".into(), c.component.into());
+    put(&mut component, "instance", c.component_instance);
+    let mut map = Map::new();
+    map.insert("component".into(), Value::Object(component));
+    match (c.variable, c.variable_instance) {
+        (Some(name), instance) => {
+            let mut variable = Map::new();
+            variable.insert("name".into(), name.into());
+            put(&mut variable, "instance", instance);
+            map.insert("variable".into(), Value::Object(variable));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "variable_instance needs a variable".into(),
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(Value::Object(map))
+}
+
+fn component_variables(list: Option<Vec<ComponentVariableRef>>) -> Result<Option<Value>, ApiError> {
+    list.map(|l| {
+        l.into_iter()
+            .map(component_variable)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
+    })
+    .transpose()
+}
+
+/// A snake_case body object as the OCPP object with the same fields in camelCase (values
+/// are left alone): `ocpp_csms_url` → `ocppCsmsUrl`.
+fn camel_case_keys(value: Value) -> Value {
+    fn camel(key: &str) -> String {
+        let mut out = String::with_capacity(key.len());
+        let mut upper = false;
+        for c in key.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (camel(&k), camel_case_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
+        other => other,
+    }
+}
+
+fn variables_data(variables: Vec<VariableRef>, set: bool) -> Result<Value, ApiError> {
+    if variables.is_empty() {
+        return Err(ApiError::BadRequest("`variables` is empty".into()));
+    }
+    variables
+        .into_iter()
+        .map(|v| variable_data(v, set))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
 }
 
 /// The action and wire payload of a command for a version.
@@ -313,6 +806,12 @@ fn build(
 ) -> Result<(&'static str, Value), ApiError> {
     let v16 = version == OcppVersion::V16;
     let slug = command.slug();
+    if !command.in_version(version) {
+        return Err(ApiError::NotInVersion(format!(
+            "{slug} does not exist in OCPP {version}: it needs a charger connected with \
+             OCPP 2.0.1 or 2.1"
+        )));
+    }
     Ok(match command {
         Command::RemoteStart => {
             let b: RemoteStartBody = parse(slug, body)?;
@@ -419,18 +918,7 @@ fn build(
                 ("ChangeAvailability", Value::Object(map))
             }
         }
-        Command::TriggerMessage => {
-            let b: TriggerMessageBody = parse(slug, body)?;
-            let mut map = Map::new();
-            map.insert("requestedMessage".into(), b.requested_message.into());
-            if v16 {
-                only_2x(version, "connector_id", b.connector_id.is_some())?;
-                put(&mut map, "connectorId", b.evse_id);
-            } else {
-                put(&mut map, "evse", evse(b.evse_id, b.connector_id)?);
-            }
-            ("TriggerMessage", Value::Object(map))
-        }
+        Command::TriggerMessage => trigger(version, parse(slug, body)?)?,
         Command::GetConfiguration => {
             let b: GetConfigurationBody = parse(slug, body)?;
             if v16 {
@@ -442,10 +930,8 @@ fn build(
                 let variables = b.variables.ok_or_else(|| {
                     ApiError::BadRequest("OCPP 2.x needs `variables` to read".into())
                 })?;
-                let data = variables
-                    .into_iter()
-                    .map(|v| variable_data(v, false))
-                    .collect::<Result<Vec<_>, _>>()?;
+                only_16(version, "keys", b.keys.is_some())?;
+                let data = variables_data(variables, false)?;
                 ("GetVariables", json!({"getVariableData": data}))
             }
         }
@@ -463,10 +949,8 @@ fn build(
                 let variables = b.variables.ok_or_else(|| {
                     ApiError::BadRequest("OCPP 2.x needs `variables` to set".into())
                 })?;
-                let data = variables
-                    .into_iter()
-                    .map(|v| variable_data(v, true))
-                    .collect::<Result<Vec<_>, _>>()?;
+                only_16(version, "key", b.key.is_some() || b.value.is_some())?;
+                let data = variables_data(variables, true)?;
                 ("SetVariables", json!({"setVariableData": data}))
             }
         }
@@ -530,6 +1014,179 @@ fn build(
             }
             ("ClearChargingProfile", Value::Object(map))
         }
+        Command::GetVariables => {
+            let b: GetVariablesBody = parse(slug, body)?;
+            let data = variables_data(b.variables, false)?;
+            ("GetVariables", json!({"getVariableData": data}))
+        }
+        Command::SetVariables => {
+            let b: SetVariablesBody = parse(slug, body)?;
+            let data = variables_data(b.variables, true)?;
+            ("SetVariables", json!({"setVariableData": data}))
+        }
+        Command::GetBaseReport => {
+            let b: GetBaseReportBody = parse(slug, body)?;
+            (
+                "GetBaseReport",
+                json!({
+                    "requestId": request_id(b.request_id),
+                    "reportBase": b.report_base.unwrap_or_else(|| "FullInventory".into()),
+                }),
+            )
+        }
+        Command::GetReport => {
+            let b: GetReportBody = parse(slug, body)?;
+            let mut map = Map::new();
+            put(
+                &mut map,
+                "componentVariable",
+                component_variables(b.variables)?,
+            );
+            map.insert("requestId".into(), request_id(b.request_id).into());
+            put(&mut map, "componentCriteria", b.criteria);
+            ("GetReport", Value::Object(map))
+        }
+        Command::SetVariableMonitoring => {
+            let b: SetVariableMonitoringBody = parse(slug, body)?;
+            let data = b
+                .monitors
+                .into_iter()
+                .map(|m| {
+                    let target = component_variable(ComponentVariableRef {
+                        component: m.component,
+                        component_instance: m.component_instance,
+                        evse_id: m.evse_id,
+                        connector_id: m.connector_id,
+                        variable: Some(m.variable),
+                        variable_instance: m.variable_instance,
+                    })?;
+                    let mut map = Map::new();
+                    put(&mut map, "id", m.id);
+                    put(&mut map, "transaction", m.transaction);
+                    map.insert("value".into(), Value::Number(m.value));
+                    map.insert("type".into(), m.r#type.into());
+                    map.insert("severity".into(), m.severity.into());
+                    map.insert("component".into(), target["component"].clone());
+                    map.insert("variable".into(), target["variable"].clone());
+                    Ok(Value::Object(map))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            ("SetVariableMonitoring", json!({"setMonitoringData": data}))
+        }
+        Command::ClearVariableMonitoring => {
+            let b: ClearVariableMonitoringBody = parse(slug, body)?;
+            ("ClearVariableMonitoring", json!({"id": b.ids}))
+        }
+        Command::SetMonitoringBase => {
+            let b: SetMonitoringBaseBody = parse(slug, body)?;
+            (
+                "SetMonitoringBase",
+                json!({"monitoringBase": b.monitoring_base}),
+            )
+        }
+        Command::SetMonitoringLevel => {
+            let b: SetMonitoringLevelBody = parse(slug, body)?;
+            ("SetMonitoringLevel", json!({"severity": b.severity}))
+        }
+        Command::GetMonitoringReport => {
+            let b: GetMonitoringReportBody = parse(slug, body)?;
+            let mut map = Map::new();
+            put(
+                &mut map,
+                "componentVariable",
+                component_variables(b.variables)?,
+            );
+            map.insert("requestId".into(), request_id(b.request_id).into());
+            put(&mut map, "monitoringCriteria", b.criteria);
+            ("GetMonitoringReport", Value::Object(map))
+        }
+        Command::SetDisplayMessage => {
+            let b: SetDisplayMessageBody = parse(slug, body)?;
+            let mut message = Map::new();
+            message.insert("id".into(), b.id.into());
+            message.insert("priority".into(), b.priority.into());
+            put(&mut message, "state", b.state);
+            put(&mut message, "startDateTime", b.start_date_time);
+            put(&mut message, "endDateTime", b.end_date_time);
+            put(&mut message, "transactionId", b.transaction_id);
+            let mut content = Map::new();
+            content.insert(
+                "format".into(),
+                b.format.unwrap_or_else(|| "UTF8".into()).into(),
+            );
+            put(&mut content, "language", b.language);
+            content.insert("content".into(), b.content.into());
+            message.insert("message".into(), Value::Object(content));
+            ("SetDisplayMessage", json!({"message": message}))
+        }
+        Command::GetDisplayMessages => {
+            let b: GetDisplayMessagesBody = parse(slug, body)?;
+            let mut map = Map::new();
+            put(&mut map, "id", b.ids);
+            map.insert("requestId".into(), request_id(b.request_id).into());
+            put(&mut map, "priority", b.priority);
+            put(&mut map, "state", b.state);
+            ("GetDisplayMessages", Value::Object(map))
+        }
+        Command::ClearDisplayMessage => {
+            let b: ClearDisplayMessageBody = parse(slug, body)?;
+            ("ClearDisplayMessage", json!({"id": b.id}))
+        }
+        Command::CustomerInformation => {
+            let b: CustomerInformationBody = parse(slug, body)?;
+            let mut map = Map::new();
+            put(
+                &mut map,
+                "customerCertificate",
+                b.customer_certificate.map(camel_case_keys),
+            );
+            if let Some(token) = b.id_token {
+                map.insert(
+                    "idToken".into(),
+                    json!({
+                        "idToken": token,
+                        "type": b.id_token_type.unwrap_or_else(|| "ISO14443".into()),
+                    }),
+                );
+            } else if b.id_token_type.is_some() {
+                return Err(ApiError::BadRequest(
+                    "id_token_type needs an id_token".into(),
+                ));
+            }
+            map.insert("requestId".into(), request_id(b.request_id).into());
+            map.insert("report".into(), b.report.unwrap_or(true).into());
+            map.insert("clear".into(), b.clear.unwrap_or(false).into());
+            put(&mut map, "customerIdentifier", b.customer_identifier);
+            ("CustomerInformation", Value::Object(map))
+        }
+        Command::SetNetworkProfile => {
+            let b: SetNetworkProfileBody = parse(slug, body)?;
+            if !b.connection_data.is_object() {
+                return Err(ApiError::BadRequest(
+                    "connection_data must be an object".into(),
+                ));
+            }
+            (
+                "SetNetworkProfile",
+                json!({
+                    "configurationSlot": b.configuration_slot,
+                    "connectionData": camel_case_keys(b.connection_data),
+                }),
+            )
+        }
+        Command::GetTransactionStatus => {
+            let b: GetTransactionStatusBody = parse(slug, body)?;
+            let mut map = Map::new();
+            put(&mut map, "transactionId", b.transaction_id);
+            ("GetTransactionStatus", Value::Object(map))
+        }
+        Command::CostUpdated => {
+            let b: CostUpdatedBody = parse(slug, body)?;
+            (
+                "CostUpdated",
+                json!({"totalCost": Value::Number(b.total_cost), "transactionId": b.transaction_id}),
+            )
+        }
     })
 }
 
@@ -559,11 +1216,24 @@ fn variable_data(v: VariableRef, set: bool) -> Result<Value, ApiError> {
     Ok(Value::Object(data))
 }
 
+/// The device-model report a GetBaseReport/GetReport will bring: its request id and whether
+/// it replaces the stored model (a full inventory) or merges into it.
+fn expected_report(action: &str, payload: &Value) -> Option<(i64, ReportScope)> {
+    let request_id = payload.get("requestId")?.as_i64()?;
+    match action {
+        "GetBaseReport" if payload["reportBase"] == "FullInventory" => {
+            Some((request_id, ReportScope::Full))
+        }
+        "GetBaseReport" | "GetReport" => Some((request_id, ReportScope::Partial)),
+        _ => None,
+    }
+}
+
 // ------------------------------------------------------------------ sending
 
 /// Decodes the payload into the version's request type (its field order is the schema's)
 /// and sends it; returns what was sent and the charger's typed answer.
-async fn send<A: Action>(
+pub(crate) async fn send<A: Action>(
     commands: &Commands,
     charger: &ChargerId,
     payload: Value,
@@ -614,6 +1284,20 @@ async fn send_typed(
                 "CancelReservation" => CancelReservationRequest,
                 "GetCompositeSchedule" => GetCompositeScheduleRequest,
                 "ClearChargingProfile" => ClearChargingProfileRequest,
+                "GetBaseReport" => GetBaseReportRequest,
+                "GetReport" => GetReportRequest,
+                "SetVariableMonitoring" => SetVariableMonitoringRequest,
+                "ClearVariableMonitoring" => ClearVariableMonitoringRequest,
+                "SetMonitoringBase" => SetMonitoringBaseRequest,
+                "SetMonitoringLevel" => SetMonitoringLevelRequest,
+                "GetMonitoringReport" => GetMonitoringReportRequest,
+                "SetDisplayMessage" => SetDisplayMessageRequest,
+                "GetDisplayMessages" => GetDisplayMessagesRequest,
+                "ClearDisplayMessage" => ClearDisplayMessageRequest,
+                "CustomerInformation" => CustomerInformationRequest,
+                "SetNetworkProfile" => SetNetworkProfileRequest,
+                "GetTransactionStatus" => GetTransactionStatusRequest,
+                "CostUpdated" => CostUpdatedRequest,
             )
         };
     }
@@ -625,6 +1309,7 @@ async fn send_typed(
             "UnlockConnector" => UnlockConnectorRequest,
             "ChangeAvailability" => ChangeAvailabilityRequest,
             "TriggerMessage" => TriggerMessageRequest,
+            "ExtendedTriggerMessage" => ExtendedTriggerMessageRequest,
             "GetConfiguration" => GetConfigurationRequest,
             "ChangeConfiguration" => ChangeConfigurationRequest,
             "ClearCache" => ClearCacheRequest,
@@ -640,7 +1325,7 @@ async fn send_typed(
 }
 
 /// The body as JSON (field order kept); an empty body is `{}`.
-fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -649,7 +1334,10 @@ fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
 
 /// The connected charger's version; 404 when the charger is not registered, 409 when it is
 /// offline.
-async fn connected(state: &ApiState, id: &str) -> Result<(ChargerId, OcppVersion), ApiError> {
+pub(crate) async fn connected(
+    state: &ApiState,
+    id: &str,
+) -> Result<(ChargerId, OcppVersion), ApiError> {
     let charger = ChargerId::new(id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if state.services.chargers.get(&charger).await?.is_none() {
         return Err(ApiError::NotFound(format!("no charger {charger}")));
@@ -661,7 +1349,11 @@ async fn connected(state: &ApiState, id: &str) -> Result<(ChargerId, OcppVersion
     Ok((charger, version))
 }
 
-fn validate(version: OcppVersion, action: &str, payload: &Value) -> Result<(), ApiError> {
+pub(crate) fn validate(
+    version: OcppVersion,
+    action: &str,
+    payload: &Value,
+) -> Result<(), ApiError> {
     ampere_ocpp::validate(version, action, MessageKind::Request, payload).map_err(|violation| {
         ApiError::InvalidOcpp(format!("{action} (OCPP {version}): {violation}"))
     })
@@ -670,10 +1362,22 @@ fn validate(version: OcppVersion, action: &str, payload: &Value) -> Result<(), A
 /// Configuration keys and device-model variables whose values are charger credentials.
 const SECRET_NAMES: [&str; 2] = ["AuthorizationKey", "BasicAuthPassword"];
 
+/// Fields that hold a credential wherever they appear (network profiles: APN and VPN
+/// passwords, the SIM PIN, 2.1's basic-auth password), in body and wire spelling.
+const SECRET_FIELDS: [&str; 7] = [
+    "password",
+    "apn_password",
+    "apnPassword",
+    "sim_pin",
+    "simPin",
+    "basic_auth_password",
+    "basicAuthPassword",
+];
+
 /// A request as the audit log keeps it: values of credential settings (1.6
 /// `AuthorizationKey`, 2.x `BasicAuthPassword`) replaced by `***`, whether the request is a
 /// command body or a raw OCPP payload.
-fn redact_secrets(mut request: Value) -> Value {
+pub(crate) fn redact_secrets(mut request: Value) -> Value {
     fn names_secret(value: Option<&Value>) -> bool {
         let name = match value {
             Some(Value::String(s)) => Some(s.as_str()),
@@ -694,6 +1398,17 @@ fn redact_secrets(mut request: Value) -> Value {
                             *v = Value::String("***".into());
                         }
                     }
+                }
+                for (field, v) in map.iter_mut() {
+                    if SECRET_FIELDS.contains(&field.as_str()) {
+                        *v = Value::String("***".into());
+                    }
+                }
+                // A VPN's `key` is its shared secret (elsewhere `key` names a 1.6 setting).
+                if let Some(Value::Object(vpn)) = map.get_mut("vpn")
+                    && let Some(key) = vpn.get_mut("key")
+                {
+                    *key = Value::String("***".into());
                 }
                 map.values_mut().for_each(walk);
             }
@@ -749,10 +1464,26 @@ async fn audited(
 /// data?}`, `get-local-list-version {}`, `cancel-reservation {reservation_id}`,
 /// `get-composite-schedule {evse_id, duration, charging_rate_unit?}`,
 /// `clear-charging-profile {charging_profile_id?, evse_id?, purpose?, stack_level?}`.
+///
+/// OCPP 2.x only (a 1.6 charger gets 422 `not-in-ocpp-version`): `get-variables
+/// {variables}`, `set-variables {variables}`, `get-base-report {request_id?, report_base?}`
+/// and `get-report {request_id?, criteria?, variables?}` (the NotifyReport parts that follow
+/// become the stored device model, `GET /api/v1/chargers/{id}/device-model`),
+/// `set-variable-monitoring {monitors}`, `clear-variable-monitoring {ids}`,
+/// `set-monitoring-base {monitoring_base}`, `set-monitoring-level {severity}`,
+/// `get-monitoring-report {request_id?, criteria?, variables?}`, `set-display-message {id,
+/// priority, content, format?, language?, state?, start_date_time?, end_date_time?,
+/// transaction_id?}`, `get-display-messages {request_id?, ids?, priority?, state?}`,
+/// `clear-display-message {id}`, `customer-information {request_id?, report?, clear?,
+/// customer_identifier?, id_token?, id_token_type?, customer_certificate?}`,
+/// `set-network-profile {configuration_slot, connection_data}`, `get-transaction-status
+/// {transaction_id?}`, `cost-updated {total_cost, transaction_id}`.
+///
+/// Where no `request_id` is given Ampere picks one; the answer's `request` shows it.
 #[utoipa::path(post, path = "/api/v1/chargers/{id}/commands/{command}", tag = "commands",
     params(
         ("id" = String, Path, description = "charger identity"),
-        ("command" = String, Path, description = "remote-start, remote-stop, reset, unlock, change-availability, trigger-message, get-configuration, set-configuration, clear-cache, data-transfer, get-local-list-version, cancel-reservation, get-composite-schedule, clear-charging-profile"),
+        ("command" = String, Path, description = "remote-start, remote-stop, reset, unlock, change-availability, trigger-message, get-configuration, set-configuration, clear-cache, data-transfer, get-local-list-version, cancel-reservation, get-composite-schedule, clear-charging-profile; 2.x only: get-variables, set-variables, get-base-report, get-report, set-variable-monitoring, clear-variable-monitoring, set-monitoring-base, set-monitoring-level, get-monitoring-report, set-display-message, get-display-messages, clear-display-message, customer-information, set-network-profile, get-transaction-status, cost-updated"),
     ),
     request_body(content = Object, description = "the command's body (see above)"),
     responses(
@@ -760,6 +1491,7 @@ async fn audited(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "unknown charger or command", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "charger offline", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the command (or the message it asks for) does not exist in the charger's OCPP version", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "the charger answered CALLERROR", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "the charger did not answer in time", body = Problem, content_type = "application/problem+json"),
     ),
@@ -777,6 +1509,15 @@ pub async fn command(
         let (charger, version) = connected(&state, &id).await?;
         let (action, payload) = build(command, version, body.clone())?;
         validate(version, action, &payload)?;
+        // Told before the call goes out: the charger may send its first part before it
+        // answers.
+        if let Some((request_id, scope)) = expected_report(action, &payload) {
+            state
+                .services
+                .device_model
+                .expect_report(&charger, request_id, scope)
+                .await?;
+        }
         let (sent, response) =
             send_typed(&state.commands, &charger, version, action, payload).await?;
         Ok(CommandAnswer {
@@ -1018,6 +1759,132 @@ mod tests {
             wire(Command::ClearChargingProfile, OcppVersion::V201, body).1,
             json!({"chargingProfileCriteria": {"chargingProfilePurpose": "ChargingStationMaxProfile"}})
         );
+    }
+
+    #[test]
+    fn commands_2x_only_are_refused_for_1_6_with_422() {
+        for command in Command::ALL
+            .into_iter()
+            .filter(|c| !c.in_version(OcppVersion::V16))
+        {
+            let err = build(command, OcppVersion::V16, json!({})).unwrap_err();
+            assert!(
+                matches!(err, ApiError::NotInVersion(_)),
+                "{command:?}: {err:?}"
+            );
+            assert_eq!(err.status().as_u16(), 422);
+        }
+    }
+
+    #[test]
+    fn trigger_message_picks_the_1_6_action_and_each_versions_names() {
+        let trigger = |version, body| wire(Command::TriggerMessage, version, body);
+        assert_eq!(
+            trigger(OcppVersion::V16, json!({"requested_message": "Heartbeat"})),
+            ("TriggerMessage", json!({"requestedMessage": "Heartbeat"}))
+        );
+        assert_eq!(
+            trigger(
+                OcppVersion::V16,
+                json!({"requested_message": "LogStatusNotification"})
+            ),
+            (
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "LogStatusNotification"})
+            )
+        );
+        assert_eq!(
+            trigger(
+                OcppVersion::V16,
+                json!({"requested_message": "SignChargingStationCertificate"})
+            )
+            .1,
+            json!({"requestedMessage": "SignChargePointCertificate"})
+        );
+        assert_eq!(
+            trigger(
+                OcppVersion::V16,
+                json!({"requested_message": "MeterValues", "evse_id": 1, "extended": true})
+            ),
+            (
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "MeterValues", "connectorId": 1})
+            )
+        );
+        let err = build(
+            Command::TriggerMessage,
+            OcppVersion::V16,
+            json!({"requested_message": "TransactionEvent"}),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ApiError::NotInVersion(_)), "{err:?}");
+        let err = build(
+            Command::TriggerMessage,
+            OcppVersion::V201,
+            json!({"requested_message": "Nonsense"}),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ApiError::BadRequest(_)), "{err:?}");
+        for version in OcppVersion::NEWEST_FIRST {
+            for message in triggerable(version) {
+                let mut body = json!({"requested_message": message});
+                if message == "CustomTrigger" {
+                    body["custom_trigger"] = json!("vendor.x");
+                }
+                wire(Command::TriggerMessage, version, body);
+            }
+        }
+    }
+
+    #[test]
+    fn network_profile_fields_are_camel_cased_and_its_secrets_redacted() {
+        let body = json!({"configuration_slot": 1, "connection_data": {
+            "ocpp_version": "OCPP20", "ocpp_transport": "JSON",
+            "ocpp_csms_url": "wss://csms.example/ocpp", "message_timeout": 30,
+            "security_profile": 2, "ocpp_interface": "Wired0",
+            "vpn": {"server": "vpn", "user": "u", "password": "p", "key": "k", "type": "IPSec"},
+        }});
+        let (_, payload) = wire(Command::SetNetworkProfile, OcppVersion::V201, body.clone());
+        assert_eq!(
+            payload["connectionData"]["ocppCsmsUrl"],
+            "wss://csms.example/ocpp"
+        );
+        assert_eq!(payload["connectionData"]["vpn"]["password"], "p");
+        let kept = redact_secrets(body);
+        assert_eq!(kept["connection_data"]["vpn"]["password"], "***");
+        assert_eq!(kept["connection_data"]["vpn"]["key"], "***");
+        assert_eq!(kept["connection_data"]["vpn"]["user"], "u");
+        assert_eq!(
+            redact_secrets(payload)["connectionData"]["vpn"]["key"],
+            "***"
+        );
+    }
+
+    #[test]
+    fn a_full_inventory_is_expected_to_replace_the_model() {
+        let (action, payload) = wire(
+            Command::GetBaseReport,
+            OcppVersion::V201,
+            json!({"request_id": 4}),
+        );
+        assert_eq!(
+            payload,
+            json!({"requestId": 4, "reportBase": "FullInventory"})
+        );
+        assert_eq!(
+            expected_report(action, &payload),
+            Some((4, ReportScope::Full))
+        );
+        let (action, payload) = wire(
+            Command::GetReport,
+            OcppVersion::V21,
+            json!({"request_id": 5, "criteria": ["Problem"]}),
+        );
+        assert_eq!(
+            expected_report(action, &payload),
+            Some((5, ReportScope::Partial))
+        );
+        assert_eq!(expected_report("Reset", &json!({"requestId": 1})), None);
     }
 
     #[test]

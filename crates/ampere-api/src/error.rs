@@ -33,6 +33,10 @@ pub enum ApiError {
     /// The request conflicts with what exists (e.g. the id is taken).
     #[error("{0}")]
     Conflict(String),
+    /// The command (or what it asks for) does not exist in the OCPP version the charger is
+    /// connected with, e.g. a display message to a 1.6 charger.
+    #[error("{0}")]
+    NotInVersion(String),
     /// The OCPP payload a command would send is not valid for the charger's version.
     #[error("{0}")]
     InvalidOcpp(String),
@@ -78,6 +82,11 @@ impl ApiError {
             ),
             Self::BadRequest(_) => (S::BAD_REQUEST, "bad-request", "Bad request"),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict"),
+            Self::NotInVersion(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "not-in-ocpp-version",
+                "Not available in the charger's OCPP version",
+            ),
             Self::InvalidOcpp(_) => (
                 S::BAD_REQUEST,
                 "invalid-ocpp-payload",
@@ -252,6 +261,7 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::BadRequest(String::new()),
             ApiError::Conflict(String::new()),
+            ApiError::NotInVersion(String::new()),
             ApiError::InvalidOcpp(String::new()),
             ApiError::ChargerOffline(String::new()),
             ApiError::ChargerTimeout,

@@ -20,6 +20,7 @@ pub mod api_tokens;
 pub mod auth;
 pub mod chargers;
 pub mod commands;
+pub mod device_model;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -73,6 +74,7 @@ pub fn router(state: ApiState) -> axum::Router {
         )
         .route("/chargers/{id}/commands/{command}", post(commands::command))
         .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
+        .route("/chargers/{id}/device-model", get(device_model::get))
         .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
         .route("/id-tokens/import", post(id_tokens::import))
         .route(
@@ -116,7 +118,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     paths(
         api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
-        commands::command, commands::raw,
+        commands::command, commands::raw, device_model::get,
         events::events,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
@@ -127,6 +129,16 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         commands::GetConfigurationBody, commands::SetConfigurationBody, commands::VariableRef,
         commands::DataTransferBody, commands::CancelReservationBody,
         commands::GetCompositeScheduleBody, commands::ClearChargingProfileBody,
+        commands::GetVariablesBody, commands::SetVariablesBody, commands::ComponentVariableRef,
+        commands::GetBaseReportBody, commands::GetReportBody, commands::MonitorBody,
+        commands::SetVariableMonitoringBody, commands::ClearVariableMonitoringBody,
+        commands::SetMonitoringBaseBody, commands::SetMonitoringLevelBody,
+        commands::GetMonitoringReportBody, commands::SetDisplayMessageBody,
+        commands::GetDisplayMessagesBody, commands::ClearDisplayMessageBody,
+        commands::CustomerInformationBody, commands::SetNetworkProfileBody,
+        commands::GetTransactionStatusBody, commands::CostUpdatedBody,
+        device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
+        device_model::AttributeView, device_model::CharacteristicsView,
         events::Event, events::EventType,
     )),
     modifiers(&BearerAuth),
