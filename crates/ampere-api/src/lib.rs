@@ -18,14 +18,18 @@
 
 pub mod api_tokens;
 pub mod auth;
+pub mod charger_call;
 pub mod chargers;
+pub mod charging_profiles;
 pub mod commands;
 pub mod device_model;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod id_tokens;
+pub mod local_lists;
 pub mod page;
+pub mod reservations;
 pub mod transactions;
 
 use ampere_domain::{ApiTokenService, Services};
@@ -74,6 +78,40 @@ pub fn router(state: ApiState) -> axum::Router {
         )
         .route("/chargers/{id}/commands/{command}", post(commands::command))
         .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
+        .route(
+            "/chargers/{id}/local-list",
+            get(local_lists::get)
+                .put(local_lists::replace)
+                .patch(local_lists::change),
+        )
+        .route(
+            "/chargers/{id}/local-list/version",
+            post(local_lists::check_version),
+        )
+        .route(
+            "/reservations",
+            post(reservations::create).get(reservations::list),
+        )
+        .route(
+            "/reservations/{id}",
+            get(reservations::get).delete(reservations::cancel),
+        )
+        .route(
+            "/charging-profiles",
+            post(charging_profiles::create).get(charging_profiles::list),
+        )
+        .route(
+            "/charging-profiles/{id}",
+            get(charging_profiles::get).delete(charging_profiles::delete),
+        )
+        .route(
+            "/charging-profiles/{id}/installations",
+            post(charging_profiles::install),
+        )
+        .route(
+            "/charging-profiles/{id}/installations/{charger_id}",
+            axum::routing::delete(charging_profiles::clear),
+        )
         .route("/chargers/{id}/device-model", get(device_model::get))
         .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
         .route("/id-tokens/import", post(id_tokens::import))
@@ -122,6 +160,10 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         events::events,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
+        reservations::create, reservations::list, reservations::get, reservations::cancel,
+        charging_profiles::create, charging_profiles::list, charging_profiles::get, charging_profiles::delete,
+        charging_profiles::install, charging_profiles::clear,
+        local_lists::get, local_lists::replace, local_lists::change, local_lists::check_version,
     ),
     components(schemas(
         commands::RemoteStartBody, commands::RemoteStopBody, commands::ResetBody,
@@ -140,6 +182,13 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
         device_model::AttributeView, device_model::CharacteristicsView,
         events::Event, events::EventType,
+        reservations::ReservationView, reservations::ReservationPage, reservations::NewReservationBody,
+        charging_profiles::ChargingProfileBody, charging_profiles::ScheduleBody, charging_profiles::PeriodBody,
+        charging_profiles::ChargingProfileView, charging_profiles::ChargingProfilePage,
+        charging_profiles::InstallationView, charging_profiles::InstallationBody,
+        local_lists::LocalListView, local_lists::LocalListEntryBody, local_lists::LocalListEntryView,
+        local_lists::FullListBody, local_lists::ListChangeBody, local_lists::SyncView,
+        local_lists::ChargerVersionView,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -149,6 +198,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         (name = "events", description = "Live events as server-sent events"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),
         (name = "transactions", description = "Charging sessions"),
+        (name = "reservations", description = "EVSEs reserved on chargers for a token (ReserveNow, CancelReservation)"),
+        (name = "charging-profiles", description = "Stored charging profiles and where they are installed (SetChargingProfile, ClearChargingProfile)"),
+        (name = "local-lists", description = "Chargers' local authorization lists with version tracking (SendLocalList)"),
     )
 )]
 pub struct ApiDoc;
