@@ -13,9 +13,14 @@
 //! Event ids grow strictly in publication order. The sequence starts at the server's start
 //! time in microseconds, so ids also keep growing across restarts and a receiver can drop
 //! duplicates by id.
+//!
+//! Besides the live subscribers, the bus may have one [`EventSink`]: the webhook outbox. It
+//! is handed every event under the same lock that orders the ids, so it sees them all, in
+//! order, whether or not anyone streams (a broadcast receiver could fall behind and miss
+//! some; a sink cannot).
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ampere_domain::{ChargerId, Services, TransactionId};
@@ -95,6 +100,15 @@ pub struct Event {
 /// How many events a subscriber may fall behind before it is told it missed some.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
+/// Takes every event as it is published (the webhook outbox).
+pub trait EventSink: Send + Sync + 'static {
+    /// Whether it wants events now; when it does not and nobody streams, events are not
+    /// even built.
+    fn wants_events(&self) -> bool;
+    /// Called in id order under the bus's lock: must return at once (queue, never wait).
+    fn accept(&self, event: &Arc<Event>);
+}
+
 /// The in-memory event broadcast (cheap to clone; all clones are the same bus).
 #[derive(Clone)]
 pub struct EventBus {
@@ -106,6 +120,8 @@ struct Inner {
     /// subscriber in increasing order.
     last_id: Mutex<u64>,
     sender: broadcast::Sender<Arc<Event>>,
+    /// The webhook outbox, once the binary attached it.
+    sink: OnceLock<Arc<dyn EventSink>>,
     /// Set to `true` when the server shuts down: open streams end, so the HTTP server's
     /// graceful shutdown does not wait on them forever.
     closed: watch::Sender<bool>,
@@ -128,14 +144,27 @@ impl EventBus {
             inner: Arc::new(Inner {
                 last_id: Mutex::new(start),
                 sender,
+                sink: OnceLock::new(),
                 closed: watch::Sender::new(false),
             }),
         }
     }
 
-    /// Whether anyone listens; publishers skip the work of building events when not.
+    /// Whether anyone listens (a stream or the sink); publishers skip the work of building
+    /// events when not.
     pub fn has_subscribers(&self) -> bool {
         self.inner.sender.receiver_count() > 0
+            || self
+                .inner
+                .sink
+                .get()
+                .is_some_and(|sink| sink.wants_events())
+    }
+
+    /// Attaches the sink that gets every event from now on; `false` when one was attached
+    /// already (there is one bus and one outbox per process).
+    pub fn attach_sink(&self, sink: Arc<dyn EventSink>) -> bool {
+        self.inner.sink.set(sink).is_ok()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -167,6 +196,9 @@ impl EventBus {
         });
         // No subscriber is not an error: nobody was listening.
         let _ = self.inner.sender.send(event.clone());
+        if let Some(sink) = self.inner.sink.get() {
+            sink.accept(&event);
+        }
         event
     }
 
@@ -606,6 +638,30 @@ mod tests {
         assert_eq!(rx.try_recv().unwrap().id, b.id);
         // Ids start at the clock, so a later run starts above this one's.
         assert!(a.id >= u64::try_from(Utc::now().timestamp_micros()).unwrap() - 60_000_000);
+    }
+
+    #[test]
+    fn the_sink_sees_every_event_in_order_without_any_stream() {
+        struct Collect(Mutex<Vec<u64>>);
+        impl EventSink for Collect {
+            fn wants_events(&self) -> bool {
+                true
+            }
+            fn accept(&self, event: &Arc<Event>) {
+                self.0.lock().unwrap().push(event.id);
+            }
+        }
+        let bus = EventBus::new(1);
+        assert!(!bus.has_subscribers());
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        assert!(bus.attach_sink(sink.clone()));
+        assert!(bus.has_subscribers(), "the sink counts as a listener");
+        let ids: Vec<u64> = (0..5)
+            .map(|_| bus.publish("CP1", EventType::Status, json!({})).id)
+            .collect();
+        // More than the broadcast capacity, with no stream at all: none missed.
+        assert_eq!(*sink.0.lock().unwrap(), ids);
+        assert!(!bus.attach_sink(sink), "one sink per bus");
     }
 
     #[test]

@@ -28,9 +28,11 @@ pub mod events;
 pub mod extract;
 pub mod id_tokens;
 pub mod local_lists;
+pub mod message_log;
 pub mod page;
 pub mod reservations;
 pub mod transactions;
+pub mod webhooks;
 
 use ampere_domain::{ApiTokenService, Services};
 use ampere_gateway::Commands;
@@ -49,6 +51,10 @@ pub struct ApiState {
     pub tokens: ApiTokenService,
     pub commands: Commands,
     pub events: EventBus,
+    /// Webhook subscriptions and their delivery worker.
+    pub webhooks: webhooks::Webhooks,
+    /// The OCPP message log, for reading (the binary feeds it through `MessageLog`).
+    pub message_log: std::sync::Arc<dyn ampere_domain::message_log::MessageLogStore>,
 }
 
 /// The API's routes, all under `/api/v1`.
@@ -65,6 +71,15 @@ pub fn router(state: ApiState) -> axum::Router {
         )
         .route("/audit-log", get(api_tokens::audit_log))
         .route("/events", get(events::events))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/chargers/{id}/messages", get(message_log::messages))
         .route("/chargers", post(chargers::create).get(chargers::list))
         .route(
             "/chargers/{id}",
@@ -158,6 +173,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
         commands::command, commands::raw, device_model::get,
         events::events,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
+        message_log::messages,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
         reservations::create, reservations::list, reservations::get, reservations::cancel,
@@ -182,6 +199,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
         device_model::AttributeView, device_model::CharacteristicsView,
         events::Event, events::EventType,
+        webhooks::WebhookView, webhooks::WebhookPage, webhooks::NewWebhookBody, webhooks::WebhookPatch,
+        webhooks::DeliveryView, webhooks::DeliveryPage, webhooks::AttemptView,
+        message_log::FrameView, message_log::FramePage,
         reservations::ReservationView, reservations::ReservationPage, reservations::NewReservationBody,
         charging_profiles::ChargingProfileBody, charging_profiles::ScheduleBody, charging_profiles::PeriodBody,
         charging_profiles::ChargingProfileView, charging_profiles::ChargingProfilePage,
@@ -196,6 +216,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         (name = "chargers", description = "Registered chargers and their live state"),
         (name = "commands", description = "Calls to connected chargers"),
         (name = "events", description = "Live events as server-sent events"),
+        (name = "webhooks", description = "Signed event deliveries to subscribed URLs, with retries and a delivery log"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),
         (name = "transactions", description = "Charging sessions"),
         (name = "reservations", description = "EVSEs reserved on chargers for a token (ReserveNow, CancelReservation)"),

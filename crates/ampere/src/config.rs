@@ -84,6 +84,27 @@ pub struct ConfigArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "AMPERE_LOG_FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+    /// Keep the OCPP message log (every frame both ways): on or off (default on).
+    #[arg(
+        long,
+        env = "AMPERE_MESSAGE_LOG",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub message_log: Option<bool>,
+    /// Days the OCPP message log keeps frames (default 7); 0 keeps them forever.
+    #[arg(long, env = "AMPERE_MESSAGE_LOG_RETENTION_DAYS", global = true)]
+    pub message_log_retention_days: Option<u32>,
+    /// Wait before the first webhook retry, in milliseconds (default 10000); it doubles
+    /// with every further attempt, up to an hour, less some random jitter.
+    #[arg(long, env = "AMPERE_WEBHOOK_RETRY_BASE_MS", global = true)]
+    pub webhook_retry_base_ms: Option<u64>,
+    /// Attempts per webhook delivery before it is given up (default 10).
+    #[arg(long, env = "AMPERE_WEBHOOK_MAX_ATTEMPTS", global = true)]
+    pub webhook_max_attempts: Option<u32>,
+    /// Time limit of one webhook post, in milliseconds (default 10000).
+    #[arg(long, env = "AMPERE_WEBHOOK_TIMEOUT_MS", global = true)]
+    pub webhook_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -113,6 +134,11 @@ struct FileConfig {
     max_connections: Option<usize>,
     accept_any_path: Option<bool>,
     log_format: Option<LogFormat>,
+    message_log: Option<bool>,
+    message_log_retention_days: Option<u32>,
+    webhook_retry_base_ms: Option<u64>,
+    webhook_max_attempts: Option<u32>,
+    webhook_timeout_ms: Option<u64>,
 }
 
 /// The configuration in force, every value decided.
@@ -134,6 +160,11 @@ pub struct Config {
     pub max_connections: usize,
     pub accept_any_path: bool,
     pub log_format: LogFormat,
+    pub message_log: bool,
+    pub message_log_retention_days: u32,
+    pub webhook_retry_base: Duration,
+    pub webhook_max_attempts: u32,
+    pub webhook_timeout: Duration,
 }
 
 const DEFAULT_CONFIG_FILE: &str = "ampere.toml";
@@ -205,6 +236,27 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            message_log: args.message_log.or(file.message_log).unwrap_or(true),
+            message_log_retention_days: args
+                .message_log_retention_days
+                .or(file.message_log_retention_days)
+                .unwrap_or(7),
+            webhook_retry_base: Duration::from_millis(
+                args.webhook_retry_base_ms
+                    .or(file.webhook_retry_base_ms)
+                    .unwrap_or(10_000),
+            ),
+            webhook_max_attempts: args
+                .webhook_max_attempts
+                .or(file.webhook_max_attempts)
+                .unwrap_or(10)
+                .max(1),
+            webhook_timeout: Duration::from_millis(
+                args.webhook_timeout_ms
+                    .or(file.webhook_timeout_ms)
+                    .unwrap_or(10_000)
+                    .max(1),
+            ),
             data_dir,
         };
         config.check()?;

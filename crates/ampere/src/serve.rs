@@ -33,6 +33,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let bootstrap = bootstrap_api_token(&tokens).await?;
     let shutdown = CancellationToken::new();
     let events = EventBus::new(events::DEFAULT_CAPACITY);
+    // Webhooks take events from the bus into their outbox; deliveries left pending by an
+    // earlier run start again now.
+    let webhooks = wiring::webhooks(&config, store.clone())?;
+    webhooks
+        .start(&events)
+        .await
+        .context("cannot start webhook deliveries")?;
+    // The message log outlives the gateway (its last frames go in at shutdown).
+    let message_log_shutdown = CancellationToken::new();
+    let (message_log, message_log_tasks) =
+        wiring::message_log(&config, store.clone(), message_log_shutdown.clone());
 
     let listening = match &tls {
         Some(tls) => format!("{} and {}", config.ocpp_addr, tls.addr),
@@ -51,6 +62,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             services: services.clone(),
             unknown_chargers: wiring::unknown_charger_policy(&config),
             events: events.clone(),
+            message_log,
         }),
         shutdown.clone(),
     )
@@ -72,6 +84,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokens,
         commands: gateway.commands(),
         events: events.clone(),
+        webhooks: webhooks.clone(),
+        message_log: store.clone(),
     });
     let app = axum::Router::new()
         .route("/health", get(health))
@@ -101,6 +115,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Open event streams end, or the HTTP server's graceful shutdown would wait on them.
     events.close();
     gateway.join().await;
+    // Events and frames of the last moments are stored before the database closes.
+    webhooks.stop().await;
+    message_log_shutdown.cancel();
+    for task in message_log_tasks {
+        let _ = task.await;
+    }
     match http.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "HTTP server failed"),

@@ -126,6 +126,8 @@ pub struct OcppHandler {
     pub services: Services,
     pub unknown_chargers: UnknownChargerPolicy,
     pub events: EventBus,
+    /// Every frame both ways, when `--message-log` is on.
+    pub message_log: Option<ampere_api::message_log::MessageLog>,
 }
 
 fn context(session: &SessionInfo) -> ChargerContext {
@@ -165,6 +167,22 @@ impl CallHandler for OcppHandler {
                 .await;
         }
         answer
+    }
+
+    fn on_frame(
+        &self,
+        session: &SessionInfo,
+        direction: ampere_gateway::FrameDirection,
+        text: &str,
+    ) {
+        use ampere_domain::message_log::FrameDirection as Logged;
+        if let Some(log) = &self.message_log {
+            let direction = match direction {
+                ampere_gateway::FrameDirection::Incoming => Logged::Incoming,
+                ampere_gateway::FrameDirection::Outgoing => Logged::Outgoing,
+            };
+            log.record(&session.charger_id, direction, text);
+        }
     }
 
     async fn handle_send(&self, session: &SessionInfo, action: &str, payload: Value) {
@@ -224,4 +242,43 @@ impl CallHandler for OcppHandler {
             }),
         );
     }
+}
+
+/// The webhook worker with the delivery settings of the configuration.
+pub fn webhooks(
+    config: &Config,
+    store: Arc<Store>,
+) -> anyhow::Result<ampere_api::webhooks::Webhooks> {
+    let settings = ampere_api::webhooks::DeliverySettings {
+        retry: ampere_domain::webhook::RetryPolicy {
+            base: config.webhook_retry_base,
+            max_attempts: config.webhook_max_attempts,
+            ..ampere_domain::webhook::RetryPolicy::default()
+        },
+        timeout: config.webhook_timeout,
+    };
+    ampere_api::webhooks::Webhooks::new(store, settings)
+        .context("cannot set up the webhook HTTP client")
+}
+
+/// The OCPP message log's writer and purge, when `--message-log` is on.
+pub fn message_log(
+    config: &Config,
+    store: Arc<Store>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> (
+    Option<ampere_api::message_log::MessageLog>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    if !config.message_log {
+        return (None, Vec::new());
+    }
+    let settings = ampere_api::message_log::MessageLogSettings {
+        retention: (config.message_log_retention_days > 0).then(|| {
+            std::time::Duration::from_secs(u64::from(config.message_log_retention_days) * 86_400)
+        }),
+        ..ampere_api::message_log::MessageLogSettings::default()
+    };
+    let (log, tasks) = ampere_api::message_log::MessageLog::start(store, settings, shutdown);
+    (Some(log), tasks)
 }
