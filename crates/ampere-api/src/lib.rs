@@ -18,10 +18,12 @@
 
 pub mod api_tokens;
 pub mod auth;
+pub mod certificates;
 pub mod charger_call;
 pub mod chargers;
 pub mod charging_profiles;
 pub mod commands;
+pub mod credentials;
 pub mod device_model;
 pub mod error;
 pub mod events;
@@ -92,6 +94,21 @@ pub fn router(state: ApiState) -> axum::Router {
             get(chargers::status_history),
         )
         .route("/chargers/{id}/commands/{command}", post(commands::command))
+        .route("/chargers/{id}/certificates", get(certificates::list))
+        .route(
+            "/chargers/{id}/certificates/install",
+            post(certificates::install),
+        )
+        .route("/chargers/{id}/certificates/delete", post(certificates::delete))
+        .route(
+            "/chargers/{id}/certificates/installed-ids",
+            post(certificates::installed_ids),
+        )
+        .route("/chargers/{id}/password", post(credentials::password))
+        .route(
+            "/chargers/{id}/security-profile",
+            post(credentials::security_profile),
+        )
         .route("/chargers/{id}/ocpp/{action}", post(commands::raw))
         .route(
             "/chargers/{id}/local-list",
@@ -171,7 +188,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     paths(
         api_tokens::create, api_tokens::list, api_tokens::revoke, api_tokens::audit_log,
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
-        commands::command, commands::raw, device_model::get,
+        commands::command, commands::raw,
+        certificates::list, certificates::install, certificates::delete, certificates::installed_ids,
+        credentials::password, credentials::security_profile, device_model::get,
         events::events,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
         message_log::messages,
@@ -215,6 +234,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         (name = "api-tokens", description = "API tokens and the audit log (admin only)"),
         (name = "chargers", description = "Registered chargers and their live state"),
         (name = "commands", description = "Calls to connected chargers"),
+        (name = "certificates", description = "Charger certificates: issued by Ampere, installed on the charger"),
         (name = "events", description = "Live events as server-sent events"),
         (name = "webhooks", description = "Signed event deliveries to subscribed URLs, with retries and a delivery log"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),

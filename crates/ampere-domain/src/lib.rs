@@ -6,9 +6,11 @@
 //! [`Services::new(storage, clock, config)`](Services::new).
 
 pub mod api_token;
+pub mod certificates;
 pub mod charger;
 pub mod charging_profile;
 pub mod clock;
+pub mod credentials;
 pub mod device_model;
 pub mod error;
 pub mod file_transfer;

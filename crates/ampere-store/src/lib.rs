@@ -30,6 +30,7 @@
 //! write_throughput` measures it; BENCHMARKS.md has the figures).
 
 mod api_tokens;
+mod certificates;
 mod charging_profiles;
 mod codec;
 mod device_model;

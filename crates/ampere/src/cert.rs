@@ -29,6 +29,9 @@ use rcgen::{
 use time::OffsetDateTime;
 
 use ampere_domain::ChargerId;
+use ampere_domain::certificates::{CsrSubject, MIN_RSA_BITS, PublicKeyKind};
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::prelude::FromDer;
 
 use crate::config::Config;
 
@@ -422,6 +425,224 @@ fn write_file(path: &Path, contents: &str, private: bool) -> anyhow::Result<()> 
         let _ = fs::remove_file(&tmp);
     }
     written.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Reads certificate signing requests with an X.509 parser, for the domain's checks.
+pub struct CsrParser;
+
+impl ampere_domain::certificates::CsrInspector for CsrParser {
+    fn inspect(&self, csr_pem: &str) -> Result<CsrSubject, String> {
+        let der = csr_der(csr_pem)?;
+        let (_, csr) = X509CertificationRequest::from_der(&der)
+            .map_err(|e| format!("the CSR cannot be parsed: {e}"))?;
+        let info = &csr.certification_request_info;
+        let key = key_kind(&info.subject_pki);
+        if csr.verify_signature().is_err() {
+            // ring does not verify signatures of RSA keys under 2048 bits at all: name the
+            // real problem.
+            return Err(match key {
+                PublicKeyKind::Rsa { bits } if bits < MIN_RSA_BITS => {
+                    format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} are required")
+                }
+                _ => "the CSR signature does not verify".to_owned(),
+            });
+        }
+        let text = |attr: Option<&x509_parser::x509::AttributeTypeAndValue<'_>>| {
+            attr.and_then(|a| a.as_str().ok()).map(str::to_owned)
+        };
+        Ok(CsrSubject {
+            common_name: text(info.subject.iter_common_name().next()),
+            organisation: text(info.subject.iter_organization().next()),
+            key,
+        })
+    }
+}
+
+fn csr_der(csr_pem: &str) -> Result<Vec<u8>, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(csr_pem.trim().as_bytes())
+        .map_err(|_| "the CSR is not PEM".to_owned())?;
+    if pem.label != "CERTIFICATE REQUEST" && pem.label != "NEW CERTIFICATE REQUEST" {
+        return Err(format!("expected a CERTIFICATE REQUEST, got {}", pem.label));
+    }
+    Ok(pem.contents)
+}
+
+/// Parses a DER request and checks its self-signature.
+fn parse_csr(der: &[u8]) -> Result<X509CertificationRequest<'_>, String> {
+    let (_, csr) = X509CertificationRequest::from_der(der)
+        .map_err(|e| format!("the CSR cannot be parsed: {e}"))?;
+    csr.verify_signature()
+        .map_err(|_| "the CSR signature does not verify".to_owned())?;
+    Ok(csr)
+}
+
+fn key_kind(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> PublicKeyKind {
+    use x509_parser::oid_registry::{
+        OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
+    };
+    let algorithm = &spki.algorithm.algorithm;
+    if *algorithm == OID_PKCS1_RSAENCRYPTION {
+        let bits = match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => modulus_bits(rsa.modulus),
+            _ => 0,
+        };
+        PublicKeyKind::Rsa { bits }
+    } else if *algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok());
+        let curve = match curve {
+            Some(oid) if oid == OID_EC_P256 => "P-256".to_owned(),
+            Some(oid) if oid == OID_NIST_EC_P384 => "P-384".to_owned(),
+            Some(oid) => oid.to_id_string(),
+            None => "unnamed".to_owned(),
+        };
+        PublicKeyKind::Ec { curve }
+    } else {
+        PublicKeyKind::Other(algorithm.to_id_string())
+    }
+}
+
+/// Bits of a big-endian modulus, leading zero bytes and bits not counted.
+fn modulus_bits(modulus: &[u8]) -> u32 {
+    let significant = modulus
+        .iter()
+        .position(|b| *b != 0)
+        .map_or(&[][..], |i| &modulus[i..]);
+    match significant.first() {
+        Some(first) => (significant.len() as u32 - 1) * 8 + (8 - first.leading_zeros()),
+        None => 0,
+    }
+}
+
+/// A certificate issued for a charger's request.
+#[derive(Debug, Clone)]
+pub struct SignedCertificate {
+    /// The PEM chain for CertificateSigned, leaf first.
+    pub chain_pem: String,
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+/// The public key of a request, as rcgen needs it to sign a certificate for it.
+struct RequestedKey {
+    spki_bits: Vec<u8>,
+    algorithm: &'static rcgen::SignatureAlgorithm,
+}
+
+impl rcgen::PublicKeyData for RequestedKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.spki_bits
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+/// The operator CA, loaded for signing chargers' requests.
+pub struct OperatorCa {
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl OperatorCa {
+    pub fn load(cert: &Path, key: &Path) -> anyhow::Result<Self> {
+        let read = |path: &Path| {
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        let key = KeyPair::from_pem(&read(key)?).context("invalid CA key")?;
+        let issuer =
+            Issuer::from_ca_cert_pem(&read(cert)?, key).context("invalid CA certificate")?;
+        Ok(Self { issuer })
+    }
+
+    /// Signs a charger's request (checked by the domain before) as a client certificate
+    /// valid for `days`. Only the subject's CN and O and the public key are taken from the
+    /// request: extensions a charger asks for (e.g. CA rights) are never copied.
+    pub fn sign_csr(&self, csr_pem: &str, days: u32) -> anyhow::Result<SignedCertificate> {
+        use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION};
+        let der = csr_der(csr_pem).map_err(anyhow::Error::msg)?;
+        let csr = parse_csr(&der).map_err(anyhow::Error::msg)?;
+        let info = &csr.certification_request_info;
+        let spki = &info.subject_pki;
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok());
+        let algorithm = if spki.algorithm.algorithm == OID_PKCS1_RSAENCRYPTION {
+            &rcgen::PKCS_RSA_SHA256
+        } else if curve.as_ref() == Some(&OID_EC_P256) {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        } else if curve.as_ref() == Some(&OID_NIST_EC_P384) {
+            &rcgen::PKCS_ECDSA_P384_SHA384
+        } else {
+            bail!("unsupported key type in the CSR");
+        };
+        let key = RequestedKey {
+            spki_bits: spki.subject_public_key.data.to_vec(),
+            algorithm,
+        };
+        let mut params = validity(days)?;
+        let mut dn = DistinguishedName::new();
+        if let Some(cn) = info
+            .subject
+            .iter_common_name()
+            .next()
+            .and_then(|a| a.as_str().ok())
+        {
+            dn.push(DnType::CommonName, cn);
+        }
+        if let Some(o) = info
+            .subject
+            .iter_organization()
+            .next()
+            .and_then(|a| a.as_str().ok())
+        {
+            dn.push(DnType::OrganizationName, o);
+        }
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let mut serial = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut serial);
+        serial[0] &= 0x7f; // a positive INTEGER
+        serial[0] |= 0x01; // and no leading zero byte, so its text form is stable
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+        let (not_before, not_after) = (params.not_before, params.not_after);
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .context("cannot sign the certificate")?;
+        Ok(SignedCertificate {
+            chain_pem: cert.pem(),
+            serial: serial.iter().map(|b| format!("{b:02x}")).collect(),
+            not_before: to_chrono(not_before),
+            not_after: to_chrono(not_after),
+        })
+    }
+}
+
+/// Reads the serial and validity of the first certificate of a PEM chain (what an external
+/// CA hook printed).
+pub fn describe_chain(chain_pem: &str) -> anyhow::Result<SignedCertificate> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(chain_pem.trim_start().as_bytes())
+        .map_err(|e| anyhow::anyhow!("not a PEM certificate: {e}"))?;
+    let certificate = pem
+        .parse_x509()
+        .map_err(|e| anyhow::anyhow!("invalid certificate: {e}"))?;
+    let validity = certificate.validity();
+    let at = |t: x509_parser::time::ASN1Time| {
+        DateTime::from_timestamp(t.timestamp(), 0).context("date out of range")
+    };
+    Ok(SignedCertificate {
+        chain_pem: chain_pem.to_owned(),
+        serial: certificate.raw_serial_as_string().replace(':', ""),
+        not_before: at(validity.not_before)?,
+        not_after: at(validity.not_after)?,
+    })
 }
 
 #[cfg(test)]

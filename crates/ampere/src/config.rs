@@ -56,6 +56,30 @@ pub struct ConfigArgs {
     /// CA bundle (PEM) that charger client certificates are checked against.
     #[arg(long, env = "AMPERE_TLS_CLIENT_CA", global = true)]
     pub tls_client_ca: Option<PathBuf>,
+    /// Operator CA certificate (PEM) that signs chargers' certificate requests
+    /// (SignCertificate); default `<data-dir>/pki/ca.pem` when it exists.
+    #[arg(long, env = "AMPERE_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// The operator CA's private key (PEM); default `<data-dir>/pki/ca.key.pem`.
+    #[arg(long, env = "AMPERE_CA_KEY", global = true)]
+    pub ca_key: Option<PathBuf>,
+    /// External CA instead of the operator CA: a command (run by `sh -c`) that gets the
+    /// charger's PEM CSR on stdin, `AMPERE_CHARGER_ID` and `AMPERE_CERTIFICATE_TYPE` in its
+    /// environment, and prints the signed PEM chain (leaf first) on stdout.
+    #[arg(long, env = "AMPERE_CSR_HOOK", global = true)]
+    pub csr_hook: Option<String>,
+    /// Organisation (O) a charger's certificate request must name, when set.
+    #[arg(long, env = "AMPERE_CSR_ORGANISATION", global = true)]
+    pub csr_organisation: Option<String>,
+    /// Validity of the charger certificates the operator CA signs, in days.
+    #[arg(long, env = "AMPERE_CHARGER_CERT_DAYS", global = true)]
+    pub charger_cert_days: Option<u32>,
+    /// Ask a charger for a new certificate this many days before its certificate expires.
+    #[arg(long, env = "AMPERE_CERT_RENEW_DAYS", global = true)]
+    pub cert_renew_days: Option<u32>,
+    /// How often to look for certificates to renew, in seconds.
+    #[arg(long, env = "AMPERE_CERT_CHECK_INTERVAL", global = true)]
+    pub cert_check_interval: Option<u64>,
     /// REST API, dashboard and charger file endpoints.
     #[arg(long, env = "AMPERE_HTTP_ADDR", global = true)]
     pub http_addr: Option<SocketAddr>,
@@ -125,6 +149,13 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+    ca_key: Option<PathBuf>,
+    csr_hook: Option<String>,
+    csr_organisation: Option<String>,
+    charger_cert_days: Option<u32>,
+    cert_renew_days: Option<u32>,
+    cert_check_interval: Option<u64>,
     http_addr: Option<SocketAddr>,
     unknown_chargers: Option<UnknownChargers>,
     nats_url: Option<String>,
@@ -151,6 +182,14 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
+    /// The operator CA for SignCertificate: both given, or both found in `<data-dir>/pki`.
+    pub ca_cert: Option<PathBuf>,
+    pub ca_key: Option<PathBuf>,
+    pub csr_hook: Option<String>,
+    pub csr_organisation: Option<String>,
+    pub charger_cert_days: u32,
+    pub cert_renew_days: u32,
+    pub cert_check_interval: Duration,
     pub http_addr: SocketAddr,
     pub unknown_chargers: UnknownChargers,
     pub nats_url: Option<String>,
@@ -203,6 +242,29 @@ impl Config {
             tls_cert: args.tls_cert.clone().or(file.tls_cert),
             tls_key: args.tls_key.clone().or(file.tls_key),
             tls_client_ca: args.tls_client_ca.clone().or(file.tls_client_ca),
+            ca_cert: args.ca_cert.clone().or(file.ca_cert).or_else(|| {
+                Some(data_dir.join("pki").join("ca.pem")).filter(|path| path.exists())
+            }),
+            ca_key: args.ca_key.clone().or(file.ca_key).or_else(|| {
+                Some(data_dir.join("pki").join("ca.key.pem")).filter(|path| path.exists())
+            }),
+            csr_hook: args.csr_hook.clone().or(file.csr_hook),
+            csr_organisation: args.csr_organisation.clone().or(file.csr_organisation),
+            charger_cert_days: args
+                .charger_cert_days
+                .or(file.charger_cert_days)
+                .unwrap_or(365)
+                .max(1),
+            cert_renew_days: args
+                .cert_renew_days
+                .or(file.cert_renew_days)
+                .unwrap_or(30),
+            cert_check_interval: Duration::from_secs(
+                args.cert_check_interval
+                    .or(file.cert_check_interval)
+                    .unwrap_or(3600)
+                    .max(1),
+            ),
             http_addr: args
                 .http_addr
                 .or(file.http_addr)
@@ -266,6 +328,9 @@ impl Config {
     fn check(&self) -> anyhow::Result<()> {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
+        if self.ca_cert.is_some() != self.ca_key.is_some() {
+            bail!("--ca-cert and --ca-key go together: give both or neither");
         }
         if self.heartbeat_interval.is_zero() {
             bail!("--heartbeat-interval must be at least 1 second");

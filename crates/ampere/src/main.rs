@@ -4,6 +4,7 @@
 
 mod admin;
 mod cert;
+mod charger_certificates;
 mod config;
 mod serve;
 mod sim;

@@ -21,6 +21,7 @@ use ampere_domain::{ApiTokenService, Bootstrap, Services};
 use ampere_gateway::{Commands, Gateway, GatewayConfig, TlsReloader};
 use ampere_ocpp_handlers::Router;
 
+use crate::charger_certificates;
 use crate::config::Config;
 use crate::wiring::{self, Directory, OcppHandler};
 
@@ -28,7 +29,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     refuse_unavailable_features(&config)?;
     let tls = wiring::tls_config(&config)?;
     let store = wiring::open_store(&config).await?;
-    let services = wiring::services(&config, store.clone());
+    let mut services = wiring::services(&config, store.clone());
+    // Chargers' certificate requests: signed by the operator CA or an external CA hook,
+    // refused without either.
+    let signer = charger_certificates::Signer::from_config(&config)?;
+    let signer_description = signer.as_ref().map(charger_certificates::Signer::describe);
+    let signing_worker =
+        charger_certificates::signing(&mut services, signer, config.csr_organisation.clone());
     let tokens = wiring::api_tokens(store.clone());
     let bootstrap = bootstrap_api_token(&tokens).await?;
     let shutdown = CancellationToken::new();
@@ -68,6 +75,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("cannot listen for chargers on {listening}"))?;
+
+    if let Some(worker) = signing_worker {
+        worker.start(services.clone(), gateway.commands(), shutdown.clone());
+    }
+    charger_certificates::start_renewals(
+        services.clone(),
+        gateway.commands(),
+        chrono::Duration::days(i64::from(config.cert_renew_days)),
+        config.cert_check_interval,
+        shutdown.clone(),
+    );
+    match &signer_description {
+        Some(signer) => tracing::info!(%signer, "charger certificate requests are signed"),
+        None => tracing::info!(
+            "no operator CA (ampere cert init-ca, or --ca-cert/--ca-key) and no --csr-hook: charger certificate requests are refused"
+        ),
+    }
 
     if let (Some(reloader), Some(cert), Some(key)) =
         (gateway.tls_reloader(), &config.tls_cert, &config.tls_key)

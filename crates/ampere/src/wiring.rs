@@ -111,10 +111,39 @@ impl ChargerDirectory for Directory {
             .auth(id)
             .await
             .map_err(DirectoryError::new)?;
-        Ok(auth.map(|auth| ChargerAuth {
+        let Some(auth) = auth else { return Ok(None) };
+        // A rotation or profile upgrade in progress: its new credential is valid too.
+        let also = self
+            .services
+            .credentials
+            .also_accepted(id)
+            .await
+            .map_err(DirectoryError::new)?;
+        Ok(Some(ChargerAuth {
             password_hash: auth.password_hash,
             security_profile: auth.security_profile.get(),
+            pending_password_hash: also.password_hash,
+            pending_security_profile: also.security_profile.map(|p| p.get()),
         }))
+    }
+
+    async fn admitted(&self, id: &ChargerId, admission: ampere_gateway::Admission) {
+        let admission = ampere_domain::credentials::Admission {
+            tls: admission.tls,
+            client_certificate: admission.client_certificate,
+            pending_password: admission.pending_password,
+        };
+        match self.services.credentials.admitted(id, admission).await {
+            Ok(promoted) => {
+                if promoted.password {
+                    tracing::info!(charger = %id, "charger logged in with its new password; the old one is no longer valid");
+                }
+                if let Some(profile) = promoted.security_profile {
+                    tracing::info!(charger = %id, profile = profile.get(), "charger connected on its new security profile; lower profiles are refused from now on");
+                }
+            }
+            Err(error) => tracing::error!(charger = %id, %error, "cannot promote pending credentials"),
+        }
     }
 }
 

@@ -18,8 +18,10 @@ pub use transaction::TransactionService;
 
 use chrono::{DateTime, Utc};
 
+use crate::certificates::{CertificateService, CertificateStore};
 use crate::charging_profile::{ChargingProfileService, ChargingProfileStore};
 use crate::clock::Clock;
+use crate::credentials::{CredentialService, CredentialStore};
 use crate::device_model::{DeviceModelService, DeviceModelStore};
 use crate::error::DomainError;
 use crate::ids::ChargerId;
@@ -39,13 +41,21 @@ pub struct Services {
     pub reservations: ReservationService,
     pub charging_profiles: ChargingProfileService,
     pub local_lists: LocalListService,
+    pub certificates: CertificateService,
+    pub credentials: CredentialService,
     clock: Arc<dyn Clock>,
 }
 
 impl Services {
     /// `storage` is one store that implements every port the services use.
     pub fn new<
-        S: Storage + DeviceModelStore + ReservationStore + ChargingProfileStore + LocalListStore,
+        S: Storage
+            + DeviceModelStore
+            + ReservationStore
+            + ChargingProfileStore
+            + LocalListStore
+            + CertificateStore
+            + CredentialStore,
     >(
         storage: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -55,6 +65,8 @@ impl Services {
         let reservations = ReservationService::new(storage.clone(), clock.clone());
         let charging_profiles = ChargingProfileService::new(storage.clone(), clock.clone());
         let local_lists = LocalListService::new(storage.clone(), clock.clone());
+        let certificates = CertificateService::new(storage.clone(), clock.clone());
+        let credentials = CredentialService::new(storage.clone(), clock.clone());
         let storage: Arc<dyn Storage> = storage;
         Self {
             chargers: ChargerService::new(storage.clone(), clock.clone(), config),
@@ -66,6 +78,8 @@ impl Services {
             reservations,
             charging_profiles,
             local_lists,
+            certificates,
+            credentials,
             clock,
         }
     }

@@ -65,6 +65,8 @@ impl FakeDirectory {
             ChargerAuth {
                 password_hash: password.map(hash_password),
                 security_profile,
+                pending_password_hash: None,
+                pending_security_profile: None,
             },
         );
     }

@@ -1,7 +1,10 @@
-//! SignCertificate (1.6 security whitepaper): Ampere has no certificate authority yet, so
-//! it cannot sign the charger's CSR and says so (`Rejected`) instead of accepting a request
-//! it would never complete. The CSR is kept as a report; the security issue adds signing.
+//! SignCertificate (1.6 security whitepaper): the charge point asks for its client
+//! certificate. The CSR is kept as a report, checked by the domain (subject = identity, key
+//! type and size) and, when accepted, queued for signing; the certificate follows in a
+//! CertificateSigned call once this answer has gone out. Without a CA the answer is
+//! `Rejected`.
 
+use ampere_domain::certificates::{CertificateUse, SignDecision};
 use ampere_ocpp::CallError;
 use ampere_ocpp::v16::{GenericStatus, SignCertificateRequest, SignCertificateResponse};
 
@@ -9,12 +12,23 @@ use crate::context::Ctx;
 
 pub(crate) async fn handle(
     ctx: &Ctx<'_>,
-    _request: SignCertificateRequest,
+    request: SignCertificateRequest,
 ) -> Result<SignCertificateResponse, CallError> {
     ctx.record_report().await?;
-    Ok(SignCertificateResponse {
-        status: GenericStatus::Rejected,
-    })
+    // No await after the decision: the queued job must not overtake this answer.
+    let decision = ctx.services.certificates.request_signature(
+        ctx.charger_id(),
+        &request.csr,
+        CertificateUse::ChargingStation,
+    );
+    let status = match decision {
+        SignDecision::Accepted => GenericStatus::Accepted,
+        SignDecision::Rejected(reason) => {
+            tracing::info!(%reason, "certificate signing request rejected");
+            GenericStatus::Rejected
+        }
+    };
+    Ok(SignCertificateResponse { status })
 }
 
 #[cfg(test)]
@@ -25,7 +39,7 @@ mod tests {
     use crate::testing::assert_kept;
 
     #[tokio::test]
-    async fn is_rejected_and_the_csr_kept() {
+    async fn without_a_ca_is_rejected_and_the_csr_kept() {
         assert_kept(
             OcppVersion::V16,
             "SignCertificate",
