@@ -51,7 +51,7 @@ macro_rules! two_x {
                     model: clip(&p.model, 20),
                     modem: None,
                     vendor_name: clip(&p.vendor, 50),
-                    firmware_version: Some(clip(&p.firmware_version, 50)),
+                    firmware_version: Some(clip(&st.firmware_version, 50)),
                     custom_data: None,
                 },
                 reason: if triggered {

@@ -40,7 +40,7 @@ pub(crate) async fn boot(
         charge_point_model: clip(&p.model, 20),
         charge_point_serial_number: Some(serial(&st.id)),
         charge_box_serial_number: None,
-        firmware_version: Some(clip(&p.firmware_version, 50)),
+        firmware_version: Some(clip(&st.firmware_version, 50)),
         iccid: None,
         imsi: None,
         meter_type: Some("SimMeter".into()),

@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: charger gateway, store and HTTP endpoints.
-    Serve,
+    Serve(sim::DemoArgs),
     /// Bring the database schema up to date and exit.
     Migrate,
     /// Register, list and approve chargers.
@@ -69,7 +69,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve::run(config).await,
+            Command::Serve(demo) => serve::run(config, demo).await,
             Command::Migrate => admin::migrate(&config).await,
             Command::Charger(command) => admin::charger(&config, command).await,
             Command::IdToken(command) => admin::id_token(&config, command).await,

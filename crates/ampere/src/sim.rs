@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ampere_sim::{ChargerProfile, SimConfig, Simulation, VersionMix};
+use ampere_sim::{
+    ChargerProfile, Faults, Scenario, SimConfig, Simulation, UploadMethod, VersionMix,
+};
 use anyhow::Context as _;
 use clap::Args;
 
@@ -78,6 +80,48 @@ pub struct SimArgs {
     /// Print the counters every this many seconds (0: only at the end).
     #[arg(long, value_parser = seconds, default_value = "10")]
     report_interval: Duration,
+    /// Run the chargers and steps of a scenario file (TOML or JSON) instead of
+    /// --chargers/--version.
+    #[arg(long)]
+    scenario: Option<std::path::PathBuf>,
+    /// CA bundle (PEM) that signs the CSMS's certificate for wss:// and https://
+    /// (default: the system's).
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// Client certificate chain (PEM) for TLS client authentication (security profile 3).
+    #[arg(long, requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
+    /// How logs are uploaded: post (multipart/form-data) or put (to LOCATION/FILENAME).
+    #[arg(long, default_value = "post")]
+    upload_method: UploadMethod,
+    /// Fault: drop each connection about every this many seconds (no close frame).
+    #[arg(long, value_parser = seconds)]
+    drop_every: Option<Duration>,
+    /// Fault: chance (0–1) per call sent that the connection drops after its answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_chance: f64,
+    /// Fault: go offline about every this many seconds (see --offline-for); transaction
+    /// messages are queued and replayed in order.
+    #[arg(long, value_parser = seconds, requires = "offline_for")]
+    offline_every: Option<Duration>,
+    /// Length of each offline period.
+    #[arg(long, value_parser = seconds)]
+    offline_for: Option<Duration>,
+    /// Fault: chance (0–1) per call sent that it is sent twice with the same message id.
+    #[arg(long, default_value_t = 0.0)]
+    duplicate_chance: f64,
+    /// Fault: wait this long before answering each CSMS call.
+    #[arg(long, value_parser = seconds, default_value = "0")]
+    answer_delay: Duration,
+    /// Fault: the chargers' clocks are off by this many seconds (negative: behind).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    clock_skew: i64,
+    /// Fault: every this many seconds all chargers drop at once and reconnect (storm).
+    #[arg(long, value_parser = seconds)]
+    storm_every: Option<Duration>,
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -94,9 +138,28 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     }
     .context("--version/--mix")?;
     anyhow::ensure!(
-        args.url.starts_with("ws://"),
-        "--url must be a ws:// URL (wss:// is not simulated yet)"
+        args.url.starts_with("ws://") || args.url.starts_with("wss://"),
+        "--url must be a ws:// or wss:// URL"
     );
+    for (name, chance) in [
+        ("--drop-chance", args.drop_chance),
+        ("--duplicate-chance", args.duplicate_chance),
+    ] {
+        anyhow::ensure!((0.0..=1.0).contains(&chance), "{name} must be from 0 to 1");
+    }
+    let tls = if args.url.starts_with("wss://") || args.ca.is_some() || args.client_cert.is_some() {
+        let client = args.client_cert.as_deref().zip(args.client_key.as_deref());
+        Some(
+            ampere_sim::tls::client_config(args.ca.as_deref(), client)
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    let scenario = match &args.scenario {
+        Some(path) => Some(Scenario::load(path)?),
+        None => None,
+    };
     anyhow::ensure!(
         args.evses >= 1 && args.connectors >= 1,
         "--evses and --connectors must be at least 1"
@@ -129,14 +192,39 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
             call_timeout: args.answer_timeout,
             reboot_delay: args.reboot_delay,
             backoff_max: args.backoff_max,
+            faults: Faults {
+                drop_every: args.drop_every,
+                drop_chance: args.drop_chance,
+                offline_every: args.offline_every,
+                offline_for: args.offline_for.unwrap_or_default(),
+                duplicate_chance: args.duplicate_chance,
+                answer_delay: args.answer_delay,
+                clock_skew: chrono::Duration::seconds(args.clock_skew),
+                storm_every: args.storm_every,
+            },
+            tls,
+            upload_method: args.upload_method,
             ..ChargerProfile::default()
         },
     };
-    println!(
-        "ampere sim: {} charger(s) against {} (seed {seed}); Ctrl-C stops",
-        args.chargers, args.url
-    );
-    let sim = Simulation::start(config);
+    let sim = match &scenario {
+        Some(scenario) => {
+            println!(
+                "ampere sim: scenario {} with {} charger(s) against {} (seed {seed}); Ctrl-C stops",
+                scenario.name.as_deref().unwrap_or("(unnamed)"),
+                scenario.chargers(),
+                args.url
+            );
+            Simulation::start_scenario(config, scenario)
+        }
+        None => {
+            println!(
+                "ampere sim: {} charger(s) against {} (seed {seed}); Ctrl-C stops",
+                args.chargers, args.url
+            );
+            Simulation::start(config)
+        }
+    };
     let until = async {
         match args.duration {
             Some(duration) => tokio::time::sleep(duration).await,
@@ -186,4 +274,89 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `ampere serve --demo N`.
+#[derive(Debug, Default, Args)]
+pub struct DemoArgs {
+    /// Run N simulated chargers (DEMO-00001 …, mixed OCPP versions) inside the server
+    /// against its own charger port, so a new installation shows a living network at once.
+    /// They are registered as accepted, and their drivers use id token DEMO-TOKEN.
+    #[arg(long, value_name = "N")]
+    pub demo: Option<u32>,
+}
+
+/// The demo chargers' identity prefix and driver token: plainly not real ones.
+pub const DEMO_PREFIX: &str = "DEMO";
+pub const DEMO_TOKEN: &str = "DEMO-TOKEN";
+
+/// Registers the demo chargers and their token (accepted), then starts them against the
+/// server's own listener at `ocpp` (`None` without `--demo`).
+pub async fn start_demo(
+    args: &DemoArgs,
+    services: &ampere_domain::Services,
+    ocpp: std::net::SocketAddr,
+) -> anyhow::Result<Option<Simulation>> {
+    use ampere_domain::{
+        AuthorizationStatus, ChargerId, DomainError, IdToken, IdTokenKind, IdTokenRecord,
+        NewCharger, RegistrationStatus, SecurityProfile,
+    };
+    let Some(chargers) = args.demo.filter(|n| *n > 0) else {
+        return Ok(None);
+    };
+    services
+        .authorization
+        .upsert(&IdTokenRecord {
+            token: IdToken::new(DEMO_TOKEN.to_owned(), IdTokenKind::parse("ISO14443")?)?,
+            status: AuthorizationStatus::Accepted,
+            expiry_date: None,
+            group_id: None,
+        })
+        .await?;
+    for index in 0..chargers {
+        let id = ChargerId::new(ampere_sim::charger_identity(DEMO_PREFIX, index))?;
+        let registered = services
+            .chargers
+            .register(NewCharger {
+                id,
+                password: None,
+                security_profile: SecurityProfile::BASIC,
+                registration_status: RegistrationStatus::Accepted,
+            })
+            .await;
+        match registered {
+            // Registered by an earlier demo run: kept as the operator left it.
+            Ok(_) | Err(DomainError::ChargerExists(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // The listener may be bound to every address; the demo stays on loopback.
+    let host = if ocpp.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        ocpp.ip()
+    };
+    let url = format!("ws://{}/ocpp", std::net::SocketAddr::new(host, ocpp.port()));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    Ok(Some(Simulation::start(SimConfig {
+        url,
+        chargers,
+        versions: VersionMix::parse("mix")?,
+        id_prefix: DEMO_PREFIX.into(),
+        password: None,
+        connect_rate: 50,
+        seed,
+        profile: ChargerProfile {
+            vendor: "Ampere demo".into(),
+            model: "DemoCharger".into(),
+            id_tokens: vec![DEMO_TOKEN.into()],
+            session_interval: Duration::from_secs(20),
+            session_duration: Duration::from_secs(90),
+            meter_interval: Duration::from_secs(10),
+            ..ChargerProfile::default()
+        },
+    })))
 }

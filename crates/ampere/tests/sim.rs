@@ -457,3 +457,525 @@ async fn api_commands_are_answered_by_simulated_chargers_of_each_version() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// What the file server of the tests below received.
+#[derive(Debug, Clone)]
+struct FileRequest {
+    method: String,
+    path: String,
+    headers: String,
+    body: Vec<u8>,
+}
+
+/// The firmware image the file server hands out.
+const FIRMWARE: &[u8] = b"AMPERE-FIRMWARE-IMAGE v2.0\n0123456789abcdef";
+
+/// A small HTTP/1.1 file server on a free port, as a charger's firmware and log locations
+/// point to: GET answers the firmware image, POST and PUT take the upload. Every request
+/// is reported on the channel.
+async fn file_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<FileRequest>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the file server");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (seen, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then as much body as Content-Length says.
+                let (head_end, length) = loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while raw.len() < head_end + length {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    raw.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+                let mut words = head.split_whitespace();
+                let method = words.next().unwrap_or_default().to_owned();
+                let path = words.next().unwrap_or_default().to_owned();
+                let body = if method == "GET" {
+                    FIRMWARE
+                } else {
+                    b"" as &[u8]
+                };
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.write_all(body).await;
+                let _ = seen.send(FileRequest {
+                    method,
+                    path,
+                    headers: head,
+                    body: raw[head_end..].to_vec(),
+                });
+            });
+        }
+    });
+    (base, received)
+}
+
+async fn next_file_request(
+    received: &mut tokio::sync::mpsc::UnboundedReceiver<FileRequest>,
+) -> FileRequest {
+    tokio::time::timeout(Duration::from_secs(15), received.recv())
+        .await
+        .expect("the charger reached the file server within 15 s")
+        .expect("file server running")
+}
+
+/// A raw OCPP call through the API: the HTTP status and the charger's answer (or the
+/// problem document).
+async fn ocpp(
+    base: &str,
+    charger: &str,
+    action: &str,
+    payload: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let path = format!("/api/v1/chargers/{charger}/ocpp/{action}");
+    let (status, answer) = api(base, "POST", &path, Some(payload)).await;
+    if status == 200 {
+        (status, answer["response"].clone())
+    } else {
+        (status, answer)
+    }
+}
+
+/// A self-signed certificate in PEM, as InstallCertificate carries one (the simulator
+/// keeps it and derives its ids from its DER bytes).
+const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQW1wZXJlU2ltVGVzdENlcnQwCgYIKoZIzj0EAwIwGDEW\nMBQGA1UEAwwNYW1wZXJlLXNpbS1jYTAeFw0yNjAxMDEwMDAwMDBaFw0zNjAxMDEw\n-----END CERTIFICATE-----\n";
+
+/// Every CSMS-initiated action the simulator implements, sent through Ampere's API to a
+/// simulated charger of each version, is answered as a charger answers it: reservations,
+/// local lists, charging profiles with the composite schedule they make, certificates,
+/// data transfer, triggers, display messages, customer information, monitoring, and the
+/// firmware download and log upload done for real against an HTTP server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_csms_call_is_answered_by_simulated_chargers_of_each_version() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    cli(data_dir.path(), &["id-token", "add", "SIMTOKEN"]);
+    let (mut server, ws, http) = serve_with_api(data_dir.path());
+    let (files, mut received) = file_server().await;
+
+    let sim = Simulation::start(SimConfig {
+        url: format!("{ws}/ocpp"),
+        chargers: 3,
+        versions: VersionMix::parse("mix").expect("mix"),
+        id_prefix: "SIM".into(),
+        password: None,
+        connect_rate: 100,
+        seed: 5,
+        profile: ChargerProfile {
+            session_interval: Duration::from_secs(1_000_000),
+            reboot_delay: Duration::from_millis(200),
+            install_step: Duration::from_millis(100),
+            ..ChargerProfile::default()
+        },
+    });
+    let online = |id: &'static str| {
+        let http = http.clone();
+        async move {
+            let (status, charger) =
+                api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+            status == 200
+                && charger["online"] == true
+                && charger["registration_status"] == "Accepted"
+        }
+    };
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let now = chrono::Utc::now().to_rfc3339();
+
+    // ------------------------------------------------------------------ 1.6
+    let id = "SIM-00001";
+    eventually("SIM-00001 online", || online(id)).await;
+    let call = |action: &'static str, payload: serde_json::Value| {
+        let http = http.clone();
+        async move { ocpp(&http, id, action, payload).await }
+    };
+    let ok = |(status, answer): (u16, serde_json::Value)| {
+        assert_eq!(status, 200, "{answer}");
+        answer
+    };
+    // Reservations: held, refused twice, cancelled.
+    let answer = ok(call(
+        "ReserveNow",
+        json!({"connectorId": 1, "expiryDate": soon, "idTag": "SIMTOKEN", "reservationId": 7}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    let answer = ok(call(
+        "ReserveNow",
+        json!({"connectorId": 1, "expiryDate": soon, "idTag": "OTHER", "reservationId": 8}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Occupied"}));
+    // A remote start of another token cannot take the reserved connector.
+    let answer = ok(call(
+        "RemoteStartTransaction",
+        json!({"idTag": "OTHER", "connectorId": 1}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Rejected"}));
+    for (reservation, expected) in [(7, "Accepted"), (7, "Rejected")] {
+        let answer = ok(call("CancelReservation", json!({"reservationId": reservation})).await);
+        assert_eq!(answer, json!({"status": expected}));
+    }
+    // Local list: full, version, stale differential.
+    let answer = ok(call(
+        "SendLocalList",
+        json!({"listVersion": 3, "updateType": "Full",
+               "localAuthorizationList": [{"idTag": "LOCAL1", "idTagInfo": {"status": "Accepted"}}]}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    assert_eq!(
+        ok(call("GetLocalListVersion", json!({})).await),
+        json!({"listVersion": 3})
+    );
+    let answer = ok(call(
+        "SendLocalList",
+        json!({"listVersion": 2, "updateType": "Differential",
+               "localAuthorizationList": [{"idTag": "LOCAL1"}]}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "VersionMismatch"}));
+    // Charging profiles: a 5 kW station maximum shows in the composite schedule.
+    let answer = ok(call(
+        "SetChargingProfile",
+        json!({"connectorId": 0, "csChargingProfiles": {
+            "chargingProfileId": 1, "stackLevel": 0,
+            "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"startSchedule": past, "chargingRateUnit": "W",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 5000}]}}}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    // A transaction profile without a transaction is refused.
+    let answer = ok(call(
+        "SetChargingProfile",
+        json!({"connectorId": 1, "csChargingProfiles": {
+            "chargingProfileId": 2, "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Relative",
+            "chargingSchedule": {"chargingRateUnit": "A",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6}]}}}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Rejected"}));
+    let schedule = ok(call(
+        "GetCompositeSchedule",
+        json!({"connectorId": 1, "duration": 600, "chargingRateUnit": "W"}),
+    )
+    .await);
+    assert_eq!(schedule["status"], "Accepted", "{schedule}");
+    assert_eq!(
+        schedule["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"].as_f64(),
+        Some(5000.0),
+        "{schedule}"
+    );
+    for expected in ["Accepted", "Unknown"] {
+        let answer = ok(call("ClearChargingProfile", json!({"id": 1})).await);
+        assert_eq!(answer, json!({"status": expected}));
+    }
+    // Certificates: installed, listed, deleted.
+    let answer = ok(call(
+        "InstallCertificate",
+        json!({"certificateType": "CentralSystemRootCertificate", "certificate": CERTIFICATE}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    let listed = ok(call(
+        "GetInstalledCertificateIds",
+        json!({"certificateType": "CentralSystemRootCertificate"}),
+    )
+    .await);
+    assert_eq!(listed["status"], "Accepted", "{listed}");
+    let hash = listed["certificateHashData"][0].clone();
+    let answer = ok(call("DeleteCertificate", json!({"certificateHashData": hash})).await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    let answer = ok(call("DeleteCertificate", json!({"certificateHashData": hash})).await);
+    assert_eq!(answer, json!({"status": "NotFound"}));
+    // Data transfer and triggers.
+    let answer = ok(call(
+        "DataTransfer",
+        json!({"vendorId": "ampere-sim", "messageId": "Echo", "data": "ping"}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted", "data": "ping"}));
+    for message in [
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    ] {
+        let answer = ok(call("TriggerMessage", json!({"requestedMessage": message})).await);
+        assert_eq!(answer, json!({"status": "Accepted"}), "{message}");
+    }
+    let answer = ok(call(
+        "ExtendedTriggerMessage",
+        json!({"requestedMessage": "LogStatusNotification"}),
+    )
+    .await);
+    assert_eq!(answer, json!({"status": "Accepted"}));
+    // Diagnostics: the file name answered is the file uploaded.
+    let answer = ok(call(
+        "GetDiagnostics",
+        json!({"location": format!("{files}/upload/1.6")}),
+    )
+    .await);
+    let file_name = answer["fileName"].as_str().expect("a file name").to_owned();
+    let upload = next_file_request(&mut received).await;
+    assert_eq!(
+        (upload.method.as_str(), upload.path.as_str()),
+        ("POST", "/upload/1.6")
+    );
+    assert!(
+        upload.headers.contains("multipart/form-data"),
+        "{}",
+        upload.headers
+    );
+    let body = String::from_utf8_lossy(&upload.body);
+    assert!(body.contains(&format!("filename=\"{file_name}\"")), "{body}");
+    assert!(body.contains("charger SIM-00001"), "{body}");
+    // Firmware: downloaded for real, then the charger reboots into it.
+    let answer = ok(call(
+        "UpdateFirmware",
+        json!({"location": format!("{files}/firmware/v2.bin"), "retrieveDate": now}),
+    )
+    .await);
+    assert_eq!(answer, json!({}));
+    let download = next_file_request(&mut received).await;
+    assert_eq!(
+        (download.method.as_str(), download.path.as_str()),
+        ("GET", "/firmware/v2.bin")
+    );
+    eventually("SIM-00001 rebooted into its new firmware", || {
+        let http = http.clone();
+        async move {
+            let (_, charger) = api(&http, "GET", "/api/v1/chargers/SIM-00001", None).await;
+            charger["online"] == true
+                && charger["firmware_version"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("fw-"))
+        }
+    })
+    .await;
+
+    // ------------------------------------------------------------------ 2.0.1 and 2.1
+    for id in ["SIM-00002", "SIM-00003"] {
+        eventually(&format!("{id} online"), || {
+            online(if id == "SIM-00002" {
+                "SIM-00002"
+            } else {
+                "SIM-00003"
+            })
+        })
+        .await;
+        let call = |action: &'static str, payload: serde_json::Value| {
+            let http = http.clone();
+            async move { ocpp(&http, id, action, payload).await }
+        };
+        let token = json!({"idToken": "SIMTOKEN", "type": "ISO14443"});
+        let answer = ok(call(
+            "ReserveNow",
+            json!({"id": 7, "expiryDateTime": soon, "idToken": token, "evseId": 1}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("CancelReservation", json!({"reservationId": 7})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        // A reservation that expires is reported by ReservationStatusUpdate (Ampere
+        // answers it); the EVSE is free again.
+        let expires = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+        let answer = ok(call(
+            "ReserveNow",
+            json!({"id": 9, "expiryDateTime": expires, "idToken": token, "evseId": 1}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+
+        let answer = ok(call(
+            "SendLocalList",
+            json!({"versionNumber": 4, "updateType": "Full",
+                   "localAuthorizationList": [{"idToken": {"idToken": "LOCAL1", "type": "ISO14443"},
+                                               "idTokenInfo": {"status": "Accepted"}}]}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("GetLocalListVersion", json!({})).await);
+        assert_eq!(answer["versionNumber"], 4, "{id}: {answer}");
+
+        let answer = ok(call(
+            "SetChargingProfile",
+            json!({"evseId": 0, "chargingProfile": {
+                "id": 1, "stackLevel": 0, "chargingProfilePurpose": "ChargingStationMaxProfile",
+                "chargingProfileKind": "Absolute",
+                "chargingSchedule": [{"id": 1, "startSchedule": past, "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16, "numberPhases": 3}]}]}}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let schedule = ok(call(
+            "GetCompositeSchedule",
+            json!({"duration": 300, "chargingRateUnit": "W", "evseId": 1}),
+        )
+        .await);
+        // 16 A × 230 V × 3 phases.
+        assert_eq!(
+            schedule["schedule"]["chargingSchedulePeriod"][0]["limit"].as_f64(),
+            Some(11040.0),
+            "{id}: {schedule}"
+        );
+        let answer = ok(call(
+            "GetChargingProfiles",
+            json!({"requestId": 3, "chargingProfile": {}}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("ClearChargingProfile", json!({"chargingProfileId": 1})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+
+        let answer = ok(call(
+            "InstallCertificate",
+            json!({"certificateType": "CSMSRootCertificate", "certificate": CERTIFICATE}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let listed = ok(call("GetInstalledCertificateIds", json!({})).await);
+        let hash = listed["certificateHashDataChain"][0]["certificateHashData"].clone();
+        assert!(hash.is_object(), "{id}: {listed}");
+        let answer = ok(call("DeleteCertificate", json!({"certificateHashData": hash})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+
+        let answer = ok(call(
+            "SetDisplayMessage",
+            json!({"message": {"id": 1, "priority": "NormalCycle",
+                               "message": {"format": "UTF8", "content": "Welcome"}}}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("GetDisplayMessages", json!({"requestId": 2})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("ClearDisplayMessage", json!({"id": 1})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call(
+            "CustomerInformation",
+            json!({"requestId": 4, "report": true, "clear": false, "idToken": token}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("GetTransactionStatus", json!({})).await);
+        assert_eq!(answer["messagesInQueue"], false, "{id}: {answer}");
+        let answer = ok(call("GetReport", json!({"requestId": 5})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("GetMonitoringReport", json!({"requestId": 6})).await);
+        assert_eq!(answer["status"], "EmptyResultSet", "{id}: {answer}");
+        let answer = ok(call("SetMonitoringLevel", json!({"severity": 5})).await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let answer = ok(call("ClearVariableMonitoring", json!({"id": [1]})).await);
+        assert_eq!(
+            answer["clearMonitoringResult"][0]["status"], "NotFound",
+            "{id}: {answer}"
+        );
+        let answer = ok(call(
+            "DataTransfer",
+            json!({"vendorId": "ampere-sim", "messageId": "Echo", "data": {"n": 1}}),
+        )
+        .await);
+        assert_eq!(answer["data"], json!({"n": 1}), "{id}: {answer}");
+        for message in [
+            "Heartbeat",
+            "StatusNotification",
+            "MeterValues",
+            "LogStatusNotification",
+            "FirmwareStatusNotification",
+        ] {
+            let answer = ok(call("TriggerMessage", json!({"requestedMessage": message})).await);
+            assert_eq!(answer["status"], "Accepted", "{id} {message}: {answer}");
+        }
+        // Without a signing key, signing is not implemented: a status, not an error.
+        let answer = ok(call(
+            "TriggerMessage",
+            json!({"requestedMessage": "SignChargingStationCertificate"}),
+        )
+        .await);
+        assert_eq!(answer["status"], "NotImplemented", "{id}: {answer}");
+        // A local-controller action this station is not: CALLERROR NotImplemented.
+        let (status, problem) = call(
+            "UnpublishFirmware",
+            json!({"checksum": "0123456789abcdef0123456789abcdef"}),
+        )
+        .await;
+        assert_eq!(status, 502, "{id}: {problem}");
+
+        let answer = ok(call(
+            "GetLog",
+            json!({"logType": "DiagnosticsLog", "requestId": 9,
+                   "log": {"remoteLocation": format!("{files}/logs/{id}")}}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let upload = next_file_request(&mut received).await;
+        assert_eq!(upload.path, format!("/logs/{id}"));
+        assert!(String::from_utf8_lossy(&upload.body).contains(id));
+        let answer = ok(call(
+            "UpdateFirmware",
+            json!({"requestId": 12, "firmware": {"location": format!("{files}/firmware/{id}.bin"),
+                                                 "retrieveDateTime": now}}),
+        )
+        .await);
+        assert_eq!(answer["status"], "Accepted", "{id}: {answer}");
+        let download = next_file_request(&mut received).await;
+        assert_eq!(download.path, format!("/firmware/{id}.bin"));
+    }
+
+    // The expired reservations freed their EVSEs, and both 2.x stations came back from
+    // their firmware reboot.
+    for id in ["SIM-00002", "SIM-00003"] {
+        eventually(&format!("{id} rebooted"), || {
+            let http = http.clone();
+            async move {
+                let (_, charger) = api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+                charger["online"] == true
+                    && charger["firmware_version"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("fw-"))
+            }
+        })
+        .await;
+    }
+    let summary = sim.stop(Duration::from_secs(20)).await;
+    assert_eq!(summary.reboots, 3, "{summary}");
+    assert_eq!(summary.transfers, 6, "{summary}");
+    assert_eq!(summary.invalid_answers, 0, "{summary}");
+    assert_eq!(summary.call_errors, 0, "{summary}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
