@@ -3,6 +3,7 @@
 //! handlers and the gateway together.
 
 mod admin;
+mod bench;
 mod cert;
 mod charger_certificates;
 mod config;
@@ -39,6 +40,8 @@ enum Command {
     IdToken(admin::IdTokenCommand),
     /// Simulate chargers against a CSMS (this one or any other).
     Sim(sim::SimArgs),
+    /// Load workloads (w1 boot storm … w4 idle scale) against a CSMS, with a report.
+    Bench(Box<bench::BenchArgs>),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -74,6 +77,7 @@ fn main() -> std::process::ExitCode {
             Command::Charger(command) => admin::charger(&config, command).await,
             Command::IdToken(command) => admin::id_token(&config, command).await,
             Command::Sim(args) => sim::run(args).await,
+            Command::Bench(args) => bench::run(*args).await,
             Command::Token(command) => token::run(&config, command).await,
             Command::Cert(command) => cert::run(&config, command),
         }

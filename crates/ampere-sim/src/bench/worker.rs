@@ -282,9 +282,11 @@ impl Charger {
         }
     }
 
+    /// Waits for the common start (told a moment ahead, then slept until).
     async fn wait_go(&mut self) -> Option<Instant> {
-        let go = self.go.wait_for(Option::is_some).await.ok()?;
-        *go
+        let go = (*self.go.wait_for(Option::is_some).await.ok()?)?;
+        tokio::time::sleep_until(go).await;
+        Some(go)
     }
 
     async fn run(mut self) {
