@@ -25,7 +25,7 @@ use crate::charger_certificates;
 use crate::config::Config;
 use crate::wiring::{self, Directory, OcppHandler};
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<()> {
     refuse_unavailable_features(&config)?;
     let tls = wiring::tls_config(&config)?;
     let store = wiring::open_store(&config).await?;
@@ -133,7 +133,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &bootstrap,
     );
 
+    // `--demo N`: simulated chargers against our own listener (see crate::sim).
+    let demo_chargers = demo.demo.unwrap_or(0);
+    let demo = crate::sim::start_demo(&demo, &services, gateway.local_addr()).await?;
+    if demo.is_some() {
+        println!(
+            "  demo chargers:                    {demo_chargers} simulated ({}-00001 …, token {})",
+            crate::sim::DEMO_PREFIX,
+            crate::sim::DEMO_TOKEN
+        );
+    }
+
     wait_for_signal().await;
+    if let Some(demo) = demo {
+        // Their sessions end properly while the server still listens.
+        demo.stop(std::time::Duration::from_secs(10)).await;
+    }
     tracing::info!("shutting down: closing charger connections");
     shutdown.cancel();
     // Open event streams end, or the HTTP server's graceful shutdown would wait on them.
