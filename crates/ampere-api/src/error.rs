@@ -33,6 +33,13 @@ pub enum ApiError {
     /// The request conflicts with what exists (e.g. the id is taken).
     #[error("{0}")]
     Conflict(String),
+    /// Understood but not allowed, for a reason other than the caller's role (e.g. an
+    /// upload link that expired or was used).
+    #[error("{0}")]
+    Refused(String),
+    /// The body is over a size limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The command (or what it asks for) does not exist in the OCPP version the charger is
     /// connected with, e.g. a display message to a 1.6 charger.
     #[error("{0}")]
@@ -82,6 +89,8 @@ impl ApiError {
             ),
             Self::BadRequest(_) => (S::BAD_REQUEST, "bad-request", "Bad request"),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict"),
+            Self::Refused(_) => (S::FORBIDDEN, "refused", "Refused"),
+            Self::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "too-large", "Payload too large"),
             Self::NotInVersion(_) => (
                 S::UNPROCESSABLE_ENTITY,
                 "not-in-ocpp-version",
@@ -261,6 +270,8 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::BadRequest(String::new()),
             ApiError::Conflict(String::new()),
+            ApiError::Refused(String::new()),
+            ApiError::TooLarge(String::new()),
             ApiError::NotInVersion(String::new()),
             ApiError::InvalidOcpp(String::new()),
             ApiError::ChargerOffline(String::new()),

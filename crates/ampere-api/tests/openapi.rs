@@ -29,6 +29,14 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/id-tokens/{id_token}", &["delete", "get", "patch"]),
         ("/api/v1/transactions", &["get"]),
         ("/api/v1/transactions/{id}", &["get"]),
+        ("/api/v1/firmware", &["get", "post"]),
+        ("/api/v1/firmware/{id}", &["delete", "get"]),
+        ("/api/v1/chargers/{id}/firmware-update", &["post"]),
+        ("/api/v1/chargers/{id}/firmware-updates", &["get"]),
+        ("/api/v1/chargers/{id}/firmware-updates/{update_id}", &["get"]),
+        ("/api/v1/chargers/{id}/diagnostics", &["get", "post"]),
+        ("/api/v1/diagnostics/{id}", &["get"]),
+        ("/api/v1/diagnostics/{id}/file", &["get"]),
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in expected {

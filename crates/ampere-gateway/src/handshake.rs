@@ -6,6 +6,7 @@
 //! the directory lookup and the password check can run (asynchronously, bounded) before the
 //! answer is chosen.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ampere_domain::ChargerId;
@@ -19,7 +20,11 @@ use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_r
 use tokio_tungstenite::tungstenite::http::{self, HeaderMap, HeaderValue, Request, StatusCode};
 
 use crate::config::{GatewayConfig, UnknownChargerPolicy};
-use crate::directory::ChargerDirectory;
+use crate::deflate;
+use crate::directory::{Admission, ChargerDirectory};
+use crate::guard::AuthGuard;
+use crate::registry::{AuthLevel, Registry};
+use crate::security::{GatewaySecurityEvent, Reporter, SecurityEventKind};
 use crate::verified::VerifiedPasswords;
 
 /// Longest request head (request line and headers) accepted.
@@ -32,6 +37,10 @@ pub(crate) struct Admitted {
     pub(crate) charger_id: ChargerId,
     pub(crate) version: OcppVersion,
     pub(crate) known: bool,
+    /// How the charger proved its identity.
+    pub(crate) auth: AuthLevel,
+    /// permessage-deflate was negotiated.
+    pub(crate) deflate: bool,
     /// Bytes the client sent after the request head (WebSocket frames sent eagerly).
     pub(crate) leftover: Vec<u8>,
 }
@@ -42,13 +51,16 @@ pub(crate) struct Admitted {
 pub(crate) struct Refusal {
     pub(crate) status: StatusCode,
     pub(crate) detail: String,
+    /// Seconds for a `Retry-After` header (429 and 503).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -58,12 +70,16 @@ impl Refusal {
             StatusCode::UNAUTHORIZED => "WWW-Authenticate: Basic realm=\"ampere\"\r\n",
             StatusCode::UPGRADE_REQUIRED => "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
             StatusCode::METHOD_NOT_ALLOWED => "Allow: GET\r\n",
-            StatusCode::SERVICE_UNAVAILABLE => "Retry-After: 5\r\n",
             _ => "",
+        };
+        let retry = match (self.retry_after, self.status) {
+            (Some(secs), _) => format!("Retry-After: {secs}\r\n"),
+            (None, StatusCode::SERVICE_UNAVAILABLE) => "Retry-After: 5\r\n".to_owned(),
+            (None, _) => String::new(),
         };
         let body = format!("{}\n", self.detail);
         format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{extra}{retry}\r\n{body}",
             self.status.as_u16(),
             self.status.canonical_reason().unwrap_or(""),
             body.len(),
@@ -94,6 +110,9 @@ pub(crate) struct HandshakeContext {
     pub(crate) config: Arc<GatewayConfig>,
     pub(crate) directory: Arc<dyn ChargerDirectory>,
     pub(crate) passwords: PasswordChecker,
+    pub(crate) guard: AuthGuard,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) security: Arc<Reporter>,
 }
 
 /// Reads the upgrade request from `stream` and, when the charger may connect, writes the
@@ -102,23 +121,33 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     ctx: &HandshakeContext,
     channel: &Channel,
+    remote: SocketAddr,
 ) -> Result<Result<Admitted, Refusal>, Abort> {
+    let malformed = |refusal: &Refusal| {
+        ctx.security.report_throttled(
+            GatewaySecurityEvent::new(SecurityEventKind::MalformedHandshake, remote)
+                .with("status", refusal.status.as_u16())
+                .with("reason", &refusal.detail),
+        );
+    };
     let (request, leftover) = match read_request(stream).await? {
         Ok(parsed) => parsed,
         Err(refusal) => {
             tracing::info!(status = refusal.status.as_u16(), detail = %refusal.detail, "malformed upgrade request");
+            malformed(&refusal);
             return Ok(Err(refusal));
         }
     };
-    let admitted = match admit(&request, ctx, channel).await {
-        Ok((charger_id, version, known)) => Admitted {
-            charger_id,
-            version,
-            known,
-            leftover,
-        },
+    let (charger_id, version, known, auth) = match admit(&request, ctx, channel, remote).await {
+        Ok(admitted) => admitted,
         Err(refusal) => {
             tracing::info!(path = request.uri().path(), status = refusal.status.as_u16(), detail = %refusal.detail, "upgrade refused");
+            if matches!(
+                refusal.status,
+                StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED | StatusCode::UPGRADE_REQUIRED
+            ) {
+                malformed(&refusal);
+            }
             return Ok(Err(refusal));
         }
     };
@@ -127,16 +156,42 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     let mut response = match create_response(&request) {
         Ok(response) => response,
         Err(error) => {
-            return Ok(Err(Refusal::new(
+            let refusal = Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!("not a valid WebSocket upgrade: {error}"),
-            )));
+            );
+            malformed(&refusal);
+            return Ok(Err(refusal));
         }
+    };
+    // Only a valid upgrade of a charger that may connect meets a live session.
+    if let Err(refusal) = resolve_duplicate(ctx, &charger_id, auth, remote).await {
+        return Ok(Err(refusal));
+    }
+    let extensions = if ctx.config.permessage_deflate {
+        deflate::negotiate(request.headers())
+    } else {
+        None
+    };
+    let admitted = Admitted {
+        charger_id,
+        version,
+        known,
+        auth,
+        deflate: extensions.is_some(),
+        leftover,
     };
     response.headers_mut().insert(
         http::header::SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_static(admitted.version.subprotocol()),
     );
+    if let Some(extensions) = extensions {
+        let value =
+            HeaderValue::from_str(&extensions).map_err(|e| Abort::Io(std::io::Error::other(e)))?;
+        response
+            .headers_mut()
+            .insert(http::header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
     let mut head = Vec::with_capacity(256);
     write_response(&mut head, &response).map_err(|e| Abort::Io(std::io::Error::other(e)))?;
     stream.write_all(&head).await.map_err(Abort::Io)?;
@@ -149,7 +204,8 @@ async fn admit(
     request: &Request<()>,
     ctx: &HandshakeContext,
     channel: &Channel,
-) -> Result<(ChargerId, OcppVersion, bool), Refusal> {
+    remote: SocketAddr,
+) -> Result<(ChargerId, OcppVersion, bool, AuthLevel), Refusal> {
     if request.method() != http::Method::GET {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -179,6 +235,12 @@ async fn admit(
     } = channel
         && name != charger_id.as_str()
     {
+        ctx.security.report(
+            GatewaySecurityEvent::new(SecurityEventKind::CertificateRefused, remote)
+                .charger(&charger_id)
+                .with("reason", "the certificate names another charger")
+                .with("certificate_name", name),
+        );
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "the client certificate is not for this charger",
@@ -195,12 +257,29 @@ async fn admit(
                 Err(Refusal::new(StatusCode::NOT_FOUND, "unknown charger"))
             }
             UnknownChargerPolicy::Pending | UnknownChargerPolicy::Accept => {
-                Ok((charger_id, version, false))
+                Ok((charger_id, version, false, AuthLevel::None))
             }
         };
     };
+    let pending = auth.pending_password_hash.is_some() || auth.pending_security_profile.is_some();
+    let mut admission = Admission {
+        tls: matches!(channel, Channel::Tls { .. }),
+        client_certificate: matches!(
+            channel,
+            Channel::Tls {
+                client_identity: Some(_)
+            }
+        ),
+        pending_password: false,
+    };
     match (channel, auth.security_profile) {
         (Channel::Plain, profile) if profile >= 2 => {
+            ctx.security.report_throttled(
+                GatewaySecurityEvent::new(SecurityEventKind::ProfileViolation, remote)
+                    .charger(&charger_id)
+                    .with("reason", "plain ws for a charger on a TLS profile")
+                    .with("security_profile", profile),
+            );
             return Err(Refusal::new(
                 StatusCode::FORBIDDEN,
                 format!("charger uses security profile {profile}: connect over TLS"),
@@ -210,27 +289,187 @@ async fn admit(
         // a password, even the right one, is not enough.
         (Channel::Tls { client_identity }, profile) if profile >= 3 => {
             return match client_identity {
-                Some(_) => Ok((charger_id, version, true)),
-                None => Err(Refusal::new(
+                Some(_) => Ok((charger_id, version, true, AuthLevel::Certificate)),
+                None => Err(profile_violation(
+                    ctx,
+                    &charger_id,
+                    remote,
+                    "no client certificate for a profile 3 charger",
+                    Refusal::new(
                     StatusCode::FORBIDDEN,
                     "charger uses security profile 3: a client certificate is required",
+                    ),
                 )),
             };
+        }
+        // A charger moving up to profile 3 proves itself with its certificate (its name
+        // was checked above), as it will from then on.
+        (
+            Channel::Tls {
+                client_identity: Some(_),
+            },
+            _,
+        ) if auth.pending_security_profile == Some(3) => {
+            ctx.directory.admitted(&charger_id, admission).await;
+            return Ok((charger_id, version, true, AuthLevel::Certificate));
         }
         // Profiles 1 and 2 (profile 1 may use TLS: an upgrade is never refused).
         _ => {}
     }
+    let has_password = auth.password_hash.is_some();
+    if has_password {
+        // A locked identity or address gets no password check at all: no argon2 work for a
+        // brute-forcer, and even the right password waits for the lock to end.
+        if let Err(locked) = ctx.guard.check(&charger_id, remote.ip()) {
+            ctx.security.report_throttled(
+                GatewaySecurityEvent::new(SecurityEventKind::LockedOutAttempt, remote)
+                    .charger(&charger_id)
+                    .with("scope", locked.scope.as_str())
+                    .with("retry_after_s", locked.retry_after_secs),
+            );
+            return Err(Refusal {
+                retry_after: Some(locked.retry_after_secs),
+                ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too many failed logins; try later")
+            });
+        }
+    }
     if let Some(hash) = auth.password_hash {
-        let unauthorized = || Refusal::new(StatusCode::UNAUTHORIZED, "authentication required");
+        let reason = failure_reason(headers, &charger_id);
+        let unauthorized = || {
+            login_failed(ctx, &charger_id, remote, reason);
+            Refusal::new(StatusCode::UNAUTHORIZED, "authentication required")
+        };
         let (user, password) = basic_credentials(headers).ok_or_else(unauthorized)?;
         if user != charger_id.as_str() {
             return Err(unauthorized());
         }
-        if !ctx.passwords.verify(hash, password).await {
-            return Err(unauthorized());
+        if !ctx.passwords.verify(hash, password.clone()).await {
+            // During a rotation the new password is valid too.
+            let Some(pending_hash) = auth.pending_password_hash else {
+                return Err(unauthorized());
+            };
+            if !ctx.passwords.verify(pending_hash, password).await {
+                return Err(unauthorized());
+            }
+            admission.pending_password = true;
         }
+    } else if let Some(pending_hash) = auth.pending_password_hash
+        && let Some((user, password)) = basic_credentials(headers)
+        && user == charger_id.as_str()
+    {
+        // No password is required yet; a login with the new one completes its rotation.
+        admission.pending_password = ctx.passwords.verify(pending_hash, password).await;
     }
-    Ok((charger_id, version, true))
+    if pending {
+        ctx.directory.admitted(&charger_id, admission).await;
+    }
+    let level = match channel {
+        Channel::Tls {
+            client_identity: Some(_),
+        } => AuthLevel::Certificate,
+        Channel::Tls { .. } if has_password => AuthLevel::PasswordOverTls,
+        Channel::Plain if has_password => AuthLevel::Password,
+        _ => AuthLevel::None,
+    };
+    if has_password {
+        ctx.guard.succeeded(&charger_id);
+    }
+    Ok((charger_id, version, true, level))
+}
+
+/// Why a password login will fail if it does: said in the security log, never with the
+/// password.
+fn failure_reason(headers: &HeaderMap, charger_id: &ChargerId) -> &'static str {
+    match basic_credentials(headers) {
+        None => "missing or unreadable Basic credentials",
+        Some((user, _)) if user != charger_id.as_str() => "user name is not the charger identity",
+        Some(_) => "wrong password",
+    }
+}
+
+/// Counts a failed login against the identity and the address, and reports it and any lock
+/// it started.
+fn login_failed(ctx: &HandshakeContext, charger_id: &ChargerId, remote: SocketAddr, reason: &str) {
+    ctx.security.report(
+        GatewaySecurityEvent::new(SecurityEventKind::AuthenticationFailed, remote)
+            .charger(charger_id)
+            .with("reason", reason),
+    );
+    for lock in ctx.guard.failed(charger_id, remote.ip()) {
+        tracing::warn!(charger_id = %charger_id, %remote, scope = lock.scope.as_str(), seconds = lock.duration.as_secs(), "too many failed logins: locked");
+        ctx.security.report(
+            GatewaySecurityEvent::new(SecurityEventKind::LockedOut, remote)
+                .charger(charger_id)
+                .with("scope", lock.scope.as_str())
+                .with("duration_s", lock.duration.as_secs())
+                .with("lock_in_a_row", lock.nth),
+        );
+    }
+}
+
+fn profile_violation(
+    ctx: &HandshakeContext,
+    charger_id: &ChargerId,
+    remote: SocketAddr,
+    reason: &str,
+    refusal: Refusal,
+) -> Refusal {
+    ctx.security.report_throttled(
+        GatewaySecurityEvent::new(SecurityEventKind::ProfileViolation, remote)
+            .charger(charger_id)
+            .with("reason", reason),
+    );
+    refusal
+}
+
+/// A second connection for a charger that has a live one. The rule:
+/// - the live connection is probed first (a WebSocket ping, `duplicate_probe_timeout`);
+///   one that does not answer is dead and is replaced by whoever proved the identity;
+/// - a live one is replaced only by a connection that proved the identity at least as
+///   strongly (same or stronger [`AuthLevel`], never [`AuthLevel::None`]): the charger came
+///   back through its credentials, e.g. after a reboot its old TCP connection never saw;
+/// - anything else (no credentials, or weaker ones) is refused with 409 and the live
+///   connection is kept, so a stolen identity without the secret cannot knock the real
+///   charger off.
+///
+/// OCPP 2.0.1 lets the CSMS close the old connection in favour of the new one; most
+/// CSMSs do that whenever the new one authenticated, which is what the second rule keeps.
+async fn resolve_duplicate(
+    ctx: &HandshakeContext,
+    charger_id: &ChargerId,
+    auth: AuthLevel,
+    remote: SocketAddr,
+) -> Result<(), Refusal> {
+    let Some(live) = ctx.registry.get(charger_id) else {
+        return Ok(());
+    };
+    if !live.is_open() {
+        return Ok(());
+    }
+    let answered = live.probe(ctx.config.duplicate_probe_timeout).await;
+    let stronger_or_equal = auth != AuthLevel::None && auth >= live.auth;
+    let resolution = match (answered, stronger_or_equal) {
+        (_, true) => "replaced the live connection (credentials at least as strong)",
+        (false, false) => "replaced the live connection (it did not answer a ping)",
+        (true, false) => "refused (the live connection answered a ping)",
+    };
+    tracing::warn!(charger_id = %charger_id, %remote, live_remote = %live.info.remote_addr, answered, resolution, "duplicate connection");
+    ctx.security.report(
+        GatewaySecurityEvent::new(SecurityEventKind::DuplicateConnection, remote)
+            .charger(charger_id)
+            .with("resolution", resolution)
+            .with("live_remote_addr", live.info.remote_addr)
+            .with("live_answered_probe", answered)
+            .with("new_auth", auth.as_str())
+            .with("live_auth", live.auth.as_str()),
+    );
+    if answered && !stronger_or_equal {
+        return Err(Refusal::new(
+            StatusCode::CONFLICT,
+            "this charger is connected already",
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the request head; returns it with whatever followed it.
@@ -261,7 +500,7 @@ async fn read_request<S: AsyncRead + Unpin>(
 }
 
 /// Parses a complete request head; `None` when more bytes are needed.
-fn parse_request(buf: &[u8]) -> Result<Option<(usize, Request<()>)>, Refusal> {
+pub(crate) fn parse_request(buf: &[u8]) -> Result<Option<(usize, Request<()>)>, Refusal> {
     let bad = |detail: &str| Refusal::new(StatusCode::BAD_REQUEST, detail);
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);

@@ -48,6 +48,8 @@ mod config;
 mod connection;
 mod deflate;
 mod directory;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod handler;
 mod handshake;

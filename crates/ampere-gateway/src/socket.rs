@@ -91,23 +91,6 @@ impl ChargerSocket {
         self.compressed.pop_front().unwrap_or(false)
     }
 
-    /// At the first byte of a frame on a permessage-deflate connection: a data frame
-    /// starting a message records whether it is compressed; a compressed one goes on with
-    /// RSV1 cleared (tungstenite refuses reserved bits) and as binary (it is not UTF-8 until
-    /// inflated). RSV1 on a continuation or control frame is left for tungstenite to refuse,
-    /// as RFC 7692 requires.
-    fn mark_message_start(&mut self, first: &mut u8) {
-        const RSV1: u8 = 0x40;
-        let opcode = *first & 0x0f;
-        if opcode != 1 && opcode != 2 {
-            return;
-        }
-        let compressed = *first & RSV1 != 0;
-        self.compressed.push_back(compressed);
-        if compressed {
-            *first = (*first & !(RSV1 | 0x0f)) | 2;
-        }
-    }
 
     /// True between frames: everything read so far belongs to complete frames.
     pub(crate) fn at_frame_boundary(&self) -> bool {
@@ -148,9 +131,7 @@ impl AsyncRead for ChargerSocket {
         // Reads never cross a header part, so a frame's first byte can only be the first
         // byte of a read.
         if this.deflate && n > 0 && this.frame.at_boundary() {
-            let mut first = dst[0];
-            this.mark_message_start(&mut first);
-            dst[0] = first;
+            mark_message_start(&mut dst[0], &mut this.compressed);
         }
         this.frame.advance(&dst[..n]);
         buf.advance(n);
@@ -173,6 +154,24 @@ impl AsyncWrite for ChargerSocket {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().transport).poll_shutdown(cx)
+    }
+}
+
+/// At the first byte of a frame on a permessage-deflate connection: a data frame starting a
+/// message records (in `marks`) whether it is compressed; a compressed one goes on with RSV1
+/// cleared (tungstenite refuses reserved bits) and as binary (it is not UTF-8 until inflated).
+/// RSV1 on a continuation or control frame is left for tungstenite to refuse, as RFC 7692
+/// requires.
+fn mark_message_start(first: &mut u8, marks: &mut VecDeque<bool>) {
+    const RSV1: u8 = 0x40;
+    let opcode = *first & 0x0f;
+    if opcode != 1 && opcode != 2 {
+        return;
+    }
+    let compressed = *first & RSV1 != 0;
+    marks.push_back(compressed);
+    if compressed {
+        *first = (*first & !(RSV1 | 0x0f)) | 2;
     }
 }
 
@@ -247,6 +246,30 @@ impl FrameTracker {
             }
         }
     }
+}
+
+/// For the fuzz target: feeds `data` through the frame tracker and the permessage-deflate
+/// marking the way the socket does (never past a frame part), and checks that the tracker
+/// never asks for a zero-length read mid-frame and ends a frame exactly where it said.
+pub(crate) fn fuzz_frame_tracking(data: &[u8]) {
+    let mut socket_state = FrameTracker::default();
+    let mut marks = VecDeque::new();
+    let mut bytes = data.to_vec();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = socket_state.max_read().min(bytes.len() - at);
+        assert!(n > 0, "the tracker asked for no bytes");
+        if socket_state.at_boundary() {
+            let opcode = bytes[at] & 0x0f;
+            mark_message_start(&mut bytes[at], &mut marks);
+            if opcode == 1 || opcode == 2 {
+                assert_eq!(bytes[at] & 0x40, 0, "RSV1 left on a data frame");
+            }
+        }
+        socket_state.advance(&bytes[at..at + n]);
+        at += n;
+    }
+    assert!(marks.len() <= data.len());
 }
 
 #[cfg(test)]

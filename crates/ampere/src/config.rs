@@ -83,6 +83,16 @@ pub struct ConfigArgs {
     /// REST API, dashboard and charger file endpoints.
     #[arg(long, env = "AMPERE_HTTP_ADDR", global = true)]
     pub http_addr: Option<SocketAddr>,
+    /// Base URL chargers reach the HTTP listener at (firmware downloads, log uploads), e.g.
+    /// `http://csms.example.com:8080`; default derived from --http-addr.
+    #[arg(long, env = "AMPERE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Largest firmware image operators may upload, in bytes (default 1 GiB).
+    #[arg(long, env = "AMPERE_MAX_FIRMWARE_BYTES", global = true)]
+    pub max_firmware_bytes: Option<u64>,
+    /// Largest diagnostics or log file a charger may upload, in bytes (default 256 MiB).
+    #[arg(long, env = "AMPERE_MAX_UPLOAD_BYTES", global = true)]
+    pub max_upload_bytes: Option<u64>,
     /// What to do with chargers nobody registered.
     #[arg(long, env = "AMPERE_UNKNOWN_CHARGERS", global = true)]
     pub unknown_chargers: Option<UnknownChargers>,
@@ -157,6 +167,9 @@ struct FileConfig {
     cert_renew_days: Option<u32>,
     cert_check_interval: Option<u64>,
     http_addr: Option<SocketAddr>,
+    public_url: Option<String>,
+    max_firmware_bytes: Option<u64>,
+    max_upload_bytes: Option<u64>,
     unknown_chargers: Option<UnknownChargers>,
     nats_url: Option<String>,
     heartbeat_interval: Option<u64>,
@@ -191,6 +204,10 @@ pub struct Config {
     pub cert_renew_days: u32,
     pub cert_check_interval: Duration,
     pub http_addr: SocketAddr,
+    /// Without a trailing `/`; `None`: derived from the bound HTTP address.
+    pub public_url: Option<String>,
+    pub max_firmware_bytes: u64,
+    pub max_upload_bytes: u64,
     pub unknown_chargers: UnknownChargers,
     pub nats_url: Option<String>,
     pub heartbeat_interval: Duration,
@@ -269,6 +286,19 @@ impl Config {
                 .http_addr
                 .or(file.http_addr)
                 .unwrap_or(([0, 0, 0, 0], 8080).into()),
+            public_url: args
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            max_firmware_bytes: args
+                .max_firmware_bytes
+                .or(file.max_firmware_bytes)
+                .unwrap_or(ampere_api::files::DEFAULT_MAX_FIRMWARE_BYTES),
+            max_upload_bytes: args
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(ampere_api::files::DEFAULT_MAX_UPLOAD_BYTES),
             unknown_chargers: args
                 .unknown_chargers
                 .or(file.unknown_chargers)
@@ -337,6 +367,11 @@ impl Config {
         }
         if self.max_message_bytes < 1024 {
             bail!("--max-message-bytes below 1024 would refuse ordinary OCPP messages");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("--public-url must be an http:// or https:// URL, not {url:?}");
         }
         Ok(())
     }

@@ -57,6 +57,39 @@ pub fn services(config: &Config, store: Arc<Store>) -> Services {
     )
 }
 
+/// Where charger files live (`<data-dir>/files`, created now) and the URL chargers reach
+/// them at: `--public-url`, or the bound HTTP address. Chargers cannot download from
+/// 0.0.0.0, so an unspecified address gets a warning to set `--public-url`.
+pub fn file_settings(
+    config: &Config,
+    http: std::net::SocketAddr,
+) -> anyhow::Result<ampere_api::files::FileSettings> {
+    let public_url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => {
+            if http.ip().is_unspecified() {
+                tracing::warn!(
+                    %http,
+                    "firmware and upload URLs sent to chargers name {http}, which they cannot \
+                     reach: set --public-url (e.g. http://csms.example.com:{})",
+                    http.port()
+                );
+            }
+            format!("http://{http}")
+        }
+    };
+    let files = ampere_api::files::FileSettings {
+        dir: config.data_dir.join("files"),
+        public_url,
+        max_firmware_bytes: config.max_firmware_bytes,
+        max_upload_bytes: config.max_upload_bytes,
+    };
+    files
+        .create_dirs()
+        .with_context(|| format!("cannot create {}", files.dir.display()))?;
+    Ok(files)
+}
+
 /// The API tokens on the same store, for `serve` and `ampere token`.
 pub fn api_tokens(store: Arc<Store>) -> ApiTokenService {
     ApiTokenService::new(store, Arc::new(SystemClock))

@@ -24,6 +24,7 @@ use crate::clock::Clock;
 use crate::credentials::{CredentialService, CredentialStore};
 use crate::device_model::{DeviceModelService, DeviceModelStore};
 use crate::error::DomainError;
+use crate::file_transfer::{FileTransferService, FileTransferStore};
 use crate::ids::ChargerId;
 use crate::local_list::{LocalListService, LocalListStore};
 use crate::ports::{Storage, StoreTx};
@@ -43,6 +44,7 @@ pub struct Services {
     pub local_lists: LocalListService,
     pub certificates: CertificateService,
     pub credentials: CredentialService,
+    pub file_transfers: FileTransferService,
     clock: Arc<dyn Clock>,
 }
 
@@ -55,7 +57,8 @@ impl Services {
             + ChargingProfileStore
             + LocalListStore
             + CertificateStore
-            + CredentialStore,
+            + CredentialStore
+            + FileTransferStore,
     >(
         storage: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -67,6 +70,7 @@ impl Services {
         let local_lists = LocalListService::new(storage.clone(), clock.clone());
         let certificates = CertificateService::new(storage.clone(), clock.clone());
         let credentials = CredentialService::new(storage.clone(), clock.clone());
+        let file_transfers = FileTransferService::new(storage.clone(), clock.clone());
         let storage: Arc<dyn Storage> = storage;
         Self {
             chargers: ChargerService::new(storage.clone(), clock.clone(), config),
@@ -80,6 +84,7 @@ impl Services {
             local_lists,
             certificates,
             credentials,
+            file_transfers,
             clock,
         }
     }

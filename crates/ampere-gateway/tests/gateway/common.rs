@@ -38,6 +38,7 @@ pub fn test_config() -> GatewayConfig {
         call_timeout: Duration::from_secs(2),
         ping_interval: Duration::ZERO,
         shutdown_grace: Duration::from_secs(2),
+        duplicate_probe_timeout: Duration::from_millis(300),
         ..GatewayConfig::default()
     }
 }
