@@ -33,6 +33,7 @@ pub mod local_lists;
 pub mod message_log;
 pub mod page;
 pub mod reservations;
+pub mod security_log;
 pub mod transactions;
 pub mod webhooks;
 
@@ -153,6 +154,7 @@ pub fn router(state: ApiState) -> axum::Router {
                 .patch(id_tokens::update)
                 .delete(id_tokens::delete),
         )
+        .route("/security-events", get(security_log::list))
         .route("/transactions", get(transactions::list))
         .route("/transactions/{id}", get(transactions::get))
         .fallback(not_found)
@@ -196,6 +198,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         message_log::messages,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
+        security_log::list,
         reservations::create, reservations::list, reservations::get, reservations::cancel,
         charging_profiles::create, charging_profiles::list, charging_profiles::get, charging_profiles::delete,
         charging_profiles::install, charging_profiles::clear,
@@ -218,6 +221,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
         device_model::AttributeView, device_model::CharacteristicsView,
         events::Event, events::EventType,
+        security_log::SecurityEventView, security_log::SecurityEventPage,
         webhooks::WebhookView, webhooks::WebhookPage, webhooks::NewWebhookBody, webhooks::WebhookPatch,
         webhooks::DeliveryView, webhooks::DeliveryPage, webhooks::AttemptView,
         message_log::FrameView, message_log::FramePage,
@@ -239,6 +243,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         (name = "webhooks", description = "Signed event deliveries to subscribed URLs, with retries and a delivery log"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),
         (name = "transactions", description = "Charging sessions"),
+        (name = "security", description = "The security log: charger security events and Ampere's own"),
         (name = "reservations", description = "EVSEs reserved on chargers for a token (ReserveNow, CancelReservation)"),
         (name = "charging-profiles", description = "Stored charging profiles and where they are installed (SetChargingProfile, ClearChargingProfile)"),
         (name = "local-lists", description = "Chargers' local authorization lists with version tracking (SendLocalList)"),

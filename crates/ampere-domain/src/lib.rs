@@ -22,6 +22,7 @@ pub mod password;
 pub mod ports;
 pub mod report;
 pub mod reservation;
+pub mod security_log;
 pub mod services;
 pub mod status;
 pub mod token;
@@ -64,6 +65,10 @@ pub use report::{ChargerReport, ReportKind};
 pub use reservation::{
     NewReservation, Reservation, ReservationFilter, ReservationService, ReservationStatus,
     ReservationStore,
+};
+pub use security_log::{
+    SecurityEvent, SecurityEventFilter, SecurityEventRecord, SecurityEventSource,
+    SecurityLogService, SecurityLogStore,
 };
 pub use services::{
     AuthorizationService, ChargerConfig, ChargerService, MeterService, MeterValuesReport,

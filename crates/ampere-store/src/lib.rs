@@ -41,6 +41,7 @@ mod last_seen;
 mod local_lists;
 mod message_log;
 mod reservations;
+mod security_log;
 mod tx;
 mod webhooks;
 

@@ -111,6 +111,39 @@ pub struct ConfigArgs {
     /// Most charger connections held at once.
     #[arg(long, env = "AMPERE_MAX_CONNECTIONS", global = true)]
     pub max_connections: Option<usize>,
+    /// Milliseconds a charger has from TCP accept to a finished upgrade (slow clients are
+    /// cut off; default 10000).
+    #[arg(long, env = "AMPERE_HANDSHAKE_TIMEOUT_MS", global = true)]
+    pub handshake_timeout_ms: Option<u64>,
+    /// Handshakes in progress at once from one source address (default 256).
+    #[arg(long, env = "AMPERE_MAX_HANDSHAKES_PER_ADDRESS", global = true)]
+    pub max_handshakes_per_address: Option<usize>,
+    /// Seconds without any traffic from a charger (not even a pong) before it is
+    /// disconnected; default three heartbeat intervals, 0 never.
+    #[arg(long, env = "AMPERE_IDLE_TIMEOUT", global = true)]
+    pub idle_timeout: Option<u64>,
+    /// Sustained messages per second read from one charger (faster ones are read later,
+    /// nothing is refused); default 50, 0 no limit.
+    #[arg(long, env = "AMPERE_MAX_MESSAGE_RATE", global = true)]
+    pub max_message_rate: Option<f64>,
+    /// Messages a charger may send at once above the rate (default 500).
+    #[arg(long, env = "AMPERE_MESSAGE_BURST", global = true)]
+    pub message_burst: Option<u32>,
+    /// Failed password logins of one charger identity, within 5 minutes, that lock it
+    /// (default 5; 0 never).
+    #[arg(long, env = "AMPERE_AUTH_FAILURES_PER_IDENTITY", global = true)]
+    pub auth_failures_per_identity: Option<u32>,
+    /// Failed password logins from one source address, within 5 minutes, that lock it
+    /// (default 20; 0 never).
+    #[arg(long, env = "AMPERE_AUTH_FAILURES_PER_ADDRESS", global = true)]
+    pub auth_failures_per_address: Option<u32>,
+    /// Seconds of the first lock; each further one doubles, up to an hour (default 60).
+    #[arg(long, env = "AMPERE_LOCKOUT_SECONDS", global = true)]
+    pub lockout_seconds: Option<u64>,
+    /// Milliseconds a connected charger has to answer a ping when a second connection
+    /// claims its identity (default 3000).
+    #[arg(long, env = "AMPERE_DUPLICATE_PROBE_MS", global = true)]
+    pub duplicate_probe_ms: Option<u64>,
     /// Accept any URL path whose last segment is the charger identity (chargers migrated
     /// from another CSMS keep their URL).
     #[arg(long, env = "AMPERE_ACCEPT_ANY_PATH", global = true)]
@@ -176,6 +209,15 @@ struct FileConfig {
     call_timeout: Option<u64>,
     max_message_bytes: Option<usize>,
     max_connections: Option<usize>,
+    handshake_timeout_ms: Option<u64>,
+    max_handshakes_per_address: Option<usize>,
+    idle_timeout: Option<u64>,
+    max_message_rate: Option<f64>,
+    message_burst: Option<u32>,
+    auth_failures_per_identity: Option<u32>,
+    auth_failures_per_address: Option<u32>,
+    lockout_seconds: Option<u64>,
+    duplicate_probe_ms: Option<u64>,
     accept_any_path: Option<bool>,
     log_format: Option<LogFormat>,
     message_log: Option<bool>,
@@ -214,6 +256,17 @@ pub struct Config {
     pub call_timeout: Duration,
     pub max_message_bytes: usize,
     pub max_connections: usize,
+    pub handshake_timeout: Duration,
+    pub max_handshakes_per_address: usize,
+    /// `Duration::ZERO`: never.
+    pub idle_timeout: Duration,
+    /// 0: no limit.
+    pub max_message_rate: f64,
+    pub message_burst: u32,
+    pub auth_failures_per_identity: u32,
+    pub auth_failures_per_address: u32,
+    pub lockout: Duration,
+    pub duplicate_probe: Duration,
     pub accept_any_path: bool,
     pub log_format: LogFormat,
     pub message_log: bool,
@@ -320,6 +373,54 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(20_000),
+            handshake_timeout: Duration::from_millis(
+                args.handshake_timeout_ms
+                    .or(file.handshake_timeout_ms)
+                    .unwrap_or(10_000)
+                    .max(1),
+            ),
+            max_handshakes_per_address: args
+                .max_handshakes_per_address
+                .or(file.max_handshakes_per_address)
+                .unwrap_or(256)
+                .max(1),
+            idle_timeout: match args.idle_timeout.or(file.idle_timeout) {
+                Some(secs) => Duration::from_secs(secs),
+                None => {
+                    Duration::from_secs(args.heartbeat_interval.or(file.heartbeat_interval).unwrap_or(300))
+                        * 3
+                }
+            },
+            max_message_rate: args
+                .max_message_rate
+                .or(file.max_message_rate)
+                .unwrap_or(50.0)
+                .max(0.0),
+            message_burst: args
+                .message_burst
+                .or(file.message_burst)
+                .unwrap_or(500)
+                .max(1),
+            auth_failures_per_identity: args
+                .auth_failures_per_identity
+                .or(file.auth_failures_per_identity)
+                .unwrap_or(5),
+            auth_failures_per_address: args
+                .auth_failures_per_address
+                .or(file.auth_failures_per_address)
+                .unwrap_or(20),
+            lockout: Duration::from_secs(
+                args.lockout_seconds
+                    .or(file.lockout_seconds)
+                    .unwrap_or(60)
+                    .max(1),
+            ),
+            duplicate_probe: Duration::from_millis(
+                args.duplicate_probe_ms
+                    .or(file.duplicate_probe_ms)
+                    .unwrap_or(3000)
+                    .max(1),
+            ),
             accept_any_path: args
                 .accept_any_path
                 .or(file.accept_any_path)

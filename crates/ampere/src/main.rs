@@ -7,6 +7,7 @@ mod bench;
 mod cert;
 mod charger_certificates;
 mod config;
+mod security_log;
 mod serve;
 mod sim;
 mod telemetry;

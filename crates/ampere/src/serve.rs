@@ -56,9 +56,14 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
         Some(tls) => format!("{} and {}", config.ocpp_addr, tls.addr),
         None => config.ocpp_addr.to_string(),
     };
+    // The gateway's security events reach the security log through a queue and a batch
+    // writer, so a slow database never holds up a handshake.
+    let (security_sink, security_writer) =
+        crate::security_log::start(services.security_log.clone());
     let gateway = Gateway::bind(
         GatewayConfig {
             tls,
+            security_events: Arc::new(security_sink),
             ..wiring::gateway_config(&config)
         },
         Arc::new(Directory {
@@ -169,6 +174,8 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
     tracing::info!("stopped");
     Ok(())
 }
+    // The gateway is gone, and with it the last sender: the writer stores what is queued.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), security_writer).await;
 
 /// On SIGHUP, reads `--tls-cert` and `--tls-key` again and switches the TLS listener to them
 /// (after a renewal, e.g. `ampere cert server`) without dropping a charger. A bad pair is

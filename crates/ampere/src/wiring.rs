@@ -16,6 +16,7 @@ use ampere_domain::{
 };
 use ampere_gateway::{
     CallHandler, ChargerAuth, ChargerDirectory, ConnectionEvent, DirectoryError, GatewayConfig,
+    LockoutConfig,
     SessionInfo, TlsConfig,
 };
 use ampere_ocpp::CallError;
@@ -101,6 +102,18 @@ pub fn gateway_config(config: &Config) -> GatewayConfig {
         max_message_bytes: config.max_message_bytes,
         max_connections: config.max_connections,
         call_timeout: config.call_timeout,
+        handshake_timeout: config.handshake_timeout,
+        max_handshakes_per_address: config.max_handshakes_per_address,
+        idle_timeout: config.idle_timeout,
+        max_message_rate: config.max_message_rate,
+        message_burst: config.message_burst,
+        duplicate_probe_timeout: config.duplicate_probe,
+        lockout: LockoutConfig {
+            max_failures_per_identity: config.auth_failures_per_identity,
+            max_failures_per_address: config.auth_failures_per_address,
+            lock: config.lockout,
+            ..LockoutConfig::default()
+        },
         accept_any_path_prefix: config.accept_any_path,
         unknown_chargers: unknown_charger_policy(config),
         ..GatewayConfig::default()

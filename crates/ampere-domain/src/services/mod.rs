@@ -29,6 +29,7 @@ use crate::ids::ChargerId;
 use crate::local_list::{LocalListService, LocalListStore};
 use crate::ports::{Storage, StoreTx};
 use crate::reservation::{ReservationService, ReservationStore};
+use crate::security_log::{SecurityLogService, SecurityLogStore};
 
 /// All services over one store and clock; what the binary builds once and shares.
 #[derive(Clone)]
@@ -45,6 +46,7 @@ pub struct Services {
     pub certificates: CertificateService,
     pub credentials: CredentialService,
     pub file_transfers: FileTransferService,
+    pub security_log: SecurityLogService,
     clock: Arc<dyn Clock>,
 }
 
@@ -58,7 +60,8 @@ impl Services {
             + LocalListStore
             + CertificateStore
             + CredentialStore
-            + FileTransferStore,
+            + FileTransferStore
+            + SecurityLogStore,
     >(
         storage: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -71,6 +74,7 @@ impl Services {
         let certificates = CertificateService::new(storage.clone(), clock.clone());
         let credentials = CredentialService::new(storage.clone(), clock.clone());
         let file_transfers = FileTransferService::new(storage.clone(), clock.clone());
+        let security_log = SecurityLogService::new(storage.clone(), clock.clone());
         let storage: Arc<dyn Storage> = storage;
         Self {
             chargers: ChargerService::new(storage.clone(), clock.clone(), config),
@@ -85,6 +89,7 @@ impl Services {
             certificates,
             credentials,
             file_transfers,
+            security_log,
             clock,
         }
     }

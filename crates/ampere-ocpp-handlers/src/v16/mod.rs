@@ -3,8 +3,9 @@
 mod authorize;
 mod boot_notification;
 mod data_transfer;
-mod diagnostics_status_notification;
-mod firmware_status_notification;
+// Their tests share helpers with the other file-transfer notifications.
+pub(crate) mod diagnostics_status_notification;
+pub(crate) mod firmware_status_notification;
 mod heartbeat;
 mod log_status_notification;
 pub(crate) mod map;
