@@ -108,7 +108,10 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
     let http_addr = http_listener.local_addr()?;
+    let files = wiring::file_settings(&config, http_addr)?;
+    let files_url = files.public_url.clone();
     let api = ampere_api::router(ApiState {
+        files,
         services: services.clone(),
         tokens,
         commands: gateway.commands(),
@@ -137,6 +140,7 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
         http_addr,
         &bootstrap,
     );
+    println!("  charger files (firmware, logs):   {files_url}/files/ (--public-url)");
 
     // `--demo N`: simulated chargers against our own listener (see crate::sim).
     let demo_chargers = demo.demo.unwrap_or(0);
