@@ -12,6 +12,9 @@
 //!
 //! - Live events: server-sent events at `/api/v1/events` from an [`events::EventBus`] that
 //!   the binary feeds from its OCPP adapter and the command handlers feed with commands.
+//! - Charger file transfer: firmware images and updates ([`firmware`]), diagnostics and log
+//!   uploads ([`diagnostics`]), and the unauthenticated charger-facing file endpoints under
+//!   `/files` ([`files`]) that [`router`] also serves.
 //!
 //! Wiring: `ampere_api::router(ApiState { services, tokens, commands, events })`, merged into
 //! the HTTP listener's router.
@@ -23,11 +26,14 @@ pub mod charger_call;
 pub mod chargers;
 pub mod charging_profiles;
 pub mod commands;
+pub mod diagnostics;
 pub mod credentials;
 pub mod device_model;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
+pub mod firmware;
 pub mod id_tokens;
 pub mod local_lists;
 pub mod message_log;
@@ -50,6 +56,8 @@ use crate::events::EventBus;
 /// What the handlers need.
 #[derive(Clone)]
 pub struct ApiState {
+    /// Where charger files (firmware, uploaded logs) live and the URL chargers reach them at.
+    pub files: files::FileSettings,
     pub services: Services,
     pub tokens: ApiTokenService,
     pub commands: Commands,
@@ -62,6 +70,7 @@ pub struct ApiState {
 
 /// The API's routes, all under `/api/v1`.
 pub fn router(state: ApiState) -> axum::Router {
+    let charger_files = files::routes(state.clone());
     let v1 = axum::Router::new()
         .route("/openapi.json", get(openapi_json))
         .route(
@@ -155,6 +164,32 @@ pub fn router(state: ApiState) -> axum::Router {
                 .delete(id_tokens::delete),
         )
         .route("/security-events", get(security_log::list))
+        .route(
+            "/firmware",
+            post(firmware::upload)
+                .get(firmware::list)
+                // The upload counts bytes itself as it streams them to disk.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/firmware/{id}",
+            get(firmware::get).delete(firmware::delete),
+        )
+        .route("/chargers/{id}/firmware-update", post(firmware::update))
+        .route(
+            "/chargers/{id}/firmware-updates",
+            get(firmware::list_updates),
+        )
+        .route(
+            "/chargers/{id}/firmware-updates/{update_id}",
+            get(firmware::get_update),
+        )
+        .route(
+            "/chargers/{id}/diagnostics",
+            post(diagnostics::request).get(diagnostics::list),
+        )
+        .route("/diagnostics/{id}", get(diagnostics::get))
+        .route("/diagnostics/{id}/file", get(diagnostics::file))
         .route("/transactions", get(transactions::list))
         .route("/transactions/{id}", get(transactions::get))
         .fallback(not_found)
@@ -163,6 +198,7 @@ pub fn router(state: ApiState) -> axum::Router {
     axum::Router::new()
         .route("/api/docs", get(docs))
         .nest("/api/v1", v1)
+        .merge(charger_files)
 }
 
 /// Interactive docs: one self-contained page (no CDN or external assets, so it works
@@ -198,6 +234,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         message_log::messages,
         id_tokens::create, id_tokens::list, id_tokens::import, id_tokens::get, id_tokens::update, id_tokens::delete,
         transactions::list, transactions::get,
+        firmware::upload, firmware::list, firmware::get, firmware::delete,
+        firmware::update, firmware::list_updates, firmware::get_update,
+        diagnostics::request, diagnostics::list, diagnostics::get, diagnostics::file,
         security_log::list,
         reservations::create, reservations::list, reservations::get, reservations::cancel,
         charging_profiles::create, charging_profiles::list, charging_profiles::get, charging_profiles::delete,
@@ -221,6 +260,11 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
         device_model::AttributeView, device_model::CharacteristicsView,
         events::Event, events::EventType,
+        firmware::FirmwareView, firmware::FirmwarePage, firmware::FirmwareUpdateBody,
+        firmware::FirmwareUpdateView, firmware::FirmwareUpdatePage, firmware::FirmwareUpdateAnswer,
+        firmware::StatusView,
+        diagnostics::DiagnosticsBody, diagnostics::DiagnosticsView, diagnostics::DiagnosticsPage,
+        diagnostics::DiagnosticsAnswer, diagnostics::UploadedFileView,
         security_log::SecurityEventView, security_log::SecurityEventPage,
         webhooks::WebhookView, webhooks::WebhookPage, webhooks::NewWebhookBody, webhooks::WebhookPatch,
         webhooks::DeliveryView, webhooks::DeliveryPage, webhooks::AttemptView,
@@ -243,6 +287,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         (name = "webhooks", description = "Signed event deliveries to subscribed URLs, with retries and a delivery log"),
         (name = "id-tokens", description = "Tokens chargers authorize with"),
         (name = "transactions", description = "Charging sessions"),
+        (name = "firmware", description = "Firmware images served to chargers, and firmware updates with their progress"),
+        (name = "diagnostics", description = "Diagnostics and log files chargers upload on request (GetDiagnostics, GetLog)"),
         (name = "security", description = "The security log: charger security events and Ampere's own"),
         (name = "reservations", description = "EVSEs reserved on chargers for a token (ReserveNow, CancelReservation)"),
         (name = "charging-profiles", description = "Stored charging profiles and where they are installed (SetChargingProfile, ClearChargingProfile)"),
