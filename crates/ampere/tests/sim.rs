@@ -762,7 +762,10 @@ async fn every_csms_call_is_answered_by_simulated_chargers_of_each_version() {
         upload.headers
     );
     let body = String::from_utf8_lossy(&upload.body);
-    assert!(body.contains(&format!("filename=\"{file_name}\"")), "{body}");
+    assert!(
+        body.contains(&format!("filename=\"{file_name}\"")),
+        "{body}"
+    );
     assert!(body.contains("charger SIM-00001"), "{body}");
     // Firmware: downloaded for real, then the charger reboots into it.
     let answer = ok(call(
@@ -975,6 +978,123 @@ async fn every_csms_call_is_answered_by_simulated_chargers_of_each_version() {
     assert_eq!(summary.reboots, 3, "{summary}");
     assert_eq!(summary.transfers, 6, "{summary}");
     assert_eq!(summary.invalid_answers, 0, "{summary}");
+    assert_eq!(summary.call_errors, 0, "{summary}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// A fault scenario against a real server: each charger authorizes a driver, loses its
+/// connection, starts, charges and stops the session offline (StartTransaction /
+/// TransactionEvent, meter values and the stop are queued), comes back, replays the queue
+/// in order, then runs a second session online. Ampere ends up with both transactions of
+/// each charger, completed, their meter values and energy consistent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_session_is_replayed_in_order_and_stored() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    cli(data_dir.path(), &["id-token", "add", "SIMTOKEN"]);
+    let (mut server, ws, http) = serve_with_api(data_dir.path());
+    let steps = r#"
+        { do = "connect" },
+        { do = "plug" },
+        { do = "authorize", id_token = "SIMTOKEN" },
+        { do = "offline", seconds = 6 },
+        { do = "start" },
+        { do = "meter", seconds = 1.6, kw = 11 },
+        { do = "stop" },
+        { do = "online" },
+        { do = "plug" },
+        { do = "authorize", id_token = "SIMTOKEN" },
+        { do = "start" },
+        { do = "meter", seconds = 1, kw = 7.4 },
+        { do = "stop" },
+    "#;
+    let scenario = ampere_sim::Scenario::parse(
+        &format!(
+            "name = \"offline\"\n\
+             [[group]]\nid_prefix = \"OFF16\"\nversion = \"1.6\"\nstep = [{steps}]\n\
+             [[group]]\nid_prefix = \"OFF201\"\nversion = \"2.0.1\"\nstep = [{steps}]\n"
+        ),
+        false,
+    )
+    .expect("scenario");
+    let sim = Simulation::start_scenario(
+        SimConfig {
+            url: format!("{ws}/ocpp"),
+            chargers: 0,
+            versions: VersionMix::parse("1.6").expect("version"),
+            id_prefix: "SIM".into(),
+            password: None,
+            connect_rate: 100,
+            seed: 3,
+            profile: ChargerProfile {
+                meter_interval: Duration::from_millis(400),
+                ..ChargerProfile::default()
+            },
+        },
+        &scenario,
+    );
+
+    for id in ["OFF16-00001", "OFF201-00001"] {
+        let list = format!("/api/v1/transactions?charger_id={id}&status=completed");
+        eventually(&format!("{id}'s two sessions stored"), || {
+            let (http, list) = (http.clone(), list.clone());
+            async move {
+                let (_, page) = api(&http, "GET", &list, None).await;
+                page["items"]
+                    .as_array()
+                    .is_some_and(|items| items.len() == 2)
+            }
+        })
+        .await;
+        let (_, page) = api(&http, "GET", &list, None).await;
+        let mut items = page["items"].as_array().expect("items").clone();
+        items.sort_by_key(|t| t["started_at"].as_str().unwrap_or_default().to_owned());
+        let (offline, online) = (&items[0], &items[1]);
+        for t in [offline, online] {
+            let start = t["meter_start_wh"].as_f64().expect("meter start");
+            let stop = t["meter_stop_wh"].as_f64().expect("meter stop");
+            let energy = t["energy_wh"].as_f64().expect("energy");
+            assert!(energy > 0.0, "{id}: energy flowed: {t}");
+            assert_eq!(stop - start, energy, "{id}: {t}");
+        }
+        // The register only grows: the session charged offline comes first.
+        assert!(
+            offline["meter_stop_wh"].as_f64() <= online["meter_start_wh"].as_f64(),
+            "{id}: {offline} then {online}"
+        );
+        // 1.6 sessions get the ids the CSMS gave when the queued start arrived; the readings
+        // taken offline are in the transaction, in time order, and never go down.
+        let detail = format!("/api/v1/transactions/{}", offline["id"]);
+        let (_, detail) = api(&http, "GET", &detail, None).await;
+        let readings: Vec<(String, f64)> = detail["meter_values"]
+            .as_array()
+            .expect("meter values")
+            .iter()
+            .filter_map(|mv| {
+                let energy = mv["sampled_values"].as_array()?.iter().find(|s| {
+                    s["measurand"]
+                        .as_str()
+                        .is_none_or(|m| m == "Energy.Active.Import.Register")
+                })?;
+                Some((
+                    mv["timestamp"].as_str()?.to_owned(),
+                    energy["value"].as_str()?.parse().ok()?,
+                ))
+            })
+            .collect();
+        assert!(readings.len() >= 3, "{id}: offline readings kept: {detail}");
+        for pair in readings.windows(2) {
+            assert!(
+                pair[0].0 <= pair[1].0 && pair[0].1 <= pair[1].1,
+                "{id}: {readings:?}"
+            );
+        }
+    }
+    let summary = sim.stop(Duration::from_secs(20)).await;
+    assert_eq!(summary.offline_periods, 2, "{summary}");
+    assert!(summary.queued >= 2 * 4, "{summary}");
+    assert_eq!(summary.replayed, summary.queued, "{summary}");
+    assert_eq!(summary.sessions_completed, 4, "{summary}");
     assert_eq!(summary.call_errors, 0, "{summary}");
     let _ = server.kill();
     let _ = server.wait();
