@@ -111,7 +111,7 @@ class CSMS16(ChargePoint16):
     store: Store
 
     @on(Action16.boot_notification)
-    def boot(self, charge_point_vendor, charge_point_model, **_):
+    def on_boot(self, charge_point_vendor, charge_point_model, **_):
         self.store.unit([(
             "INSERT INTO chargers (id, protocol, vendor, model, last_boot, last_seen) VALUES (?, '1.6', ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,"
@@ -121,12 +121,12 @@ class CSMS16(ChargePoint16):
         return result16.BootNotification(current_time=now(), interval=300, status=RegistrationStatus.accepted)
 
     @on(Action16.heartbeat)
-    def heartbeat(self, **_):
+    def on_heartbeat(self, **_):
         self.store.unit([seen(self.id)])
         return result16.Heartbeat(current_time=now())
 
     @on(Action16.status_notification)
-    def status(self, connector_id, status, **kwargs):
+    def on_status(self, connector_id, status, **kwargs):
         self.store.unit([(
             "INSERT OR REPLACE INTO connector_status (charger, connector, status, at) VALUES (?, ?, ?, ?)",
             (self.id, connector_id, status, kwargs.get("timestamp") or now()),
@@ -134,11 +134,11 @@ class CSMS16(ChargePoint16):
         return result16.StatusNotification()
 
     @on(Action16.authorize)
-    def authorize(self, id_tag, **_):
+    def on_authorize(self, id_tag, **_):
         return result16.Authorize(id_tag_info={"status": AuthorizationStatus.accepted})
 
     @on(Action16.start_transaction)
-    def start(self, connector_id, id_tag, meter_start, timestamp, **_):
+    def on_start(self, connector_id, id_tag, meter_start, timestamp, **_):
         transaction_id = self.store.unit([(
             "INSERT INTO transactions (charger, connector, id_tag, meter_start, started) VALUES (?, ?, ?, ?, ?)",
             (self.id, connector_id, id_tag, meter_start, timestamp),
@@ -147,12 +147,12 @@ class CSMS16(ChargePoint16):
             transaction_id=transaction_id, id_tag_info={"status": AuthorizationStatus.accepted})
 
     @on(Action16.meter_values)
-    def meter_values(self, connector_id, meter_value, transaction_id=None, **_):
+    def on_meter_values(self, connector_id, meter_value, transaction_id=None, **_):
         self.store.unit(readings(self.id, transaction_id, None, meter_value, "unit"))
         return result16.MeterValues()
 
     @on(Action16.stop_transaction)
-    def stop(self, meter_stop, timestamp, transaction_id, **kwargs):
+    def on_stop(self, meter_stop, timestamp, transaction_id, **kwargs):
         self.store.unit(
             [("UPDATE transactions SET meter_stop = ?, stopped = ? WHERE id = ?", (meter_stop, timestamp, transaction_id))]
             + readings(self.id, transaction_id, None, kwargs.get("transaction_data"), "unit"))
@@ -163,7 +163,7 @@ class CSMS201(ChargePoint201):
     store: Store
 
     @on(Action201.boot_notification)
-    def boot(self, charging_station, reason, **_):
+    def on_boot(self, charging_station, reason, **_):
         self.store.unit([(
             "INSERT INTO chargers (id, protocol, vendor, model, last_boot, last_seen) VALUES (?, '2.0.1', ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,"
@@ -174,12 +174,12 @@ class CSMS201(ChargePoint201):
             current_time=now(), interval=300, status=RegistrationStatusEnumType.accepted)
 
     @on(Action201.heartbeat)
-    def heartbeat(self, **_):
+    def on_heartbeat(self, **_):
         self.store.unit([seen(self.id)])
         return result201.Heartbeat(current_time=now())
 
     @on(Action201.status_notification)
-    def status(self, timestamp, connector_status, evse_id, connector_id, **_):
+    def on_status(self, timestamp, connector_status, evse_id, connector_id, **_):
         self.store.unit([(
             "INSERT OR REPLACE INTO connector_status (charger, connector, status, at) VALUES (?, ?, ?, ?)",
             (self.id, evse_id * 100 + connector_id, connector_status, timestamp),
@@ -187,11 +187,11 @@ class CSMS201(ChargePoint201):
         return result201.StatusNotification()
 
     @on(Action201.authorize)
-    def authorize(self, id_token, **_):
+    def on_authorize(self, id_token, **_):
         return result201.Authorize(id_token_info={"status": AuthorizationStatusEnumType.accepted})
 
     @on(Action201.transaction_event)
-    def transaction_event(self, event_type, timestamp, trigger_reason, seq_no, transaction_info, **kwargs):
+    def on_transaction_event(self, event_type, timestamp, trigger_reason, seq_no, transaction_info, **kwargs):
         charger_tx_id = transaction_info["transaction_id"]
         row = self.store.transaction_row(self.id, charger_tx_id)
         statements = []
