@@ -603,3 +603,96 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
     }
     assert!(server.alive());
 }
+
+#[tokio::test]
+async fn the_security_log_api_reads_charger_and_ampere_events() {
+    let server = Served::start();
+    use reqwest::Method;
+    let (status, created) = server
+        .api(Method::POST, "/api/v1/api-tokens", Some(json!({"name": "grafana", "role": "viewer"})))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let viewer = created["token"].as_str().unwrap().to_owned();
+    let get = |path: String, token: Option<String>| {
+        let client = server.client.clone();
+        let url = format!("{}{path}", server.http);
+        async move {
+            let mut request = client.get(url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+
+    // A 1.6 charger reports a security event; a wrong password adds one of Ampere's own.
+    let (status, _) = server
+        .api(Method::POST, "/api/v1/chargers", Some(json!({"id": "CP-SEC", "password": LEGIT_PASSWORD})))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        upgrade(server.ocpp, "127.0.0.7", "CP-SEC", "ocpp1.6", Some(("CP-SEC", "wrong"))).await.err(),
+        Some(401)
+    );
+    let mut charger = upgrade(server.ocpp, "127.0.0.1", "CP-SEC", "ocpp1.6", Some(("CP-SEC", LEGIT_PASSWORD)))
+        .await
+        .expect("connects");
+    let answer = exchange(
+        &mut charger,
+        r#"[2,"s1","SecurityEventNotification",{"type":"TamperDetectionActivated","timestamp":"2026-11-21T09:59:00Z","techInfo":"door"}]"#.into(),
+    )
+    .await;
+    assert_eq!(answer, json!([3, "s1", {}]));
+
+    // Stored before the answer: visible at once, for a viewer.
+    let (status, page) = get("/api/v1/security-events?source=charger".into(), Some(viewer.clone())).await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["type"], "TamperDetectionActivated");
+    assert_eq!(items[0]["charger_id"], "CP-SEC");
+    assert_eq!(items[0]["occurred_at"], "2026-11-21T09:59:00Z");
+    assert_eq!(items[0]["tech_info"], "door");
+    assert_eq!(items[0]["source"], "charger");
+
+    let ampere = server
+        .security_events("source=ampere&charger_id=CP-SEC", |items| !items.is_empty())
+        .await;
+    assert_eq!(ampere[0]["type"], "AuthenticationFailed");
+    assert_eq!(ampere[0]["detail"]["reason"], "wrong password");
+    assert!(ampere[0]["remote_addr"].as_str().unwrap().starts_with("127.0.0.7:"));
+
+    // Both in one log, newest first, paged by cursor.
+    let (_, first) = get("/api/v1/security-events?charger_id=CP-SEC&limit=1".into(), Some(viewer.clone())).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    let (_, second) = get(
+        format!("/api/v1/security-events?charger_id=CP-SEC&limit=1&cursor={cursor}"),
+        Some(viewer.clone()),
+    )
+    .await;
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+    let (_, window) = get(
+        "/api/v1/security-events?since=2000-01-01T00:00:00Z&until=2001-01-01T00:00:00Z".into(),
+        Some(viewer.clone()),
+    )
+    .await;
+    assert_eq!(window["items"], json!([]));
+
+    // Refusals: no token, and malformed filters (problem+json 400s).
+    assert_eq!(get("/api/v1/security-events".into(), None).await.0, 401);
+    for bad in [
+        "source=both",
+        "cursor=abc",
+        "since=yesterday",
+        "limit=0",
+        "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+    ] {
+        let (status, problem) = get(format!("/api/v1/security-events?{bad}"), Some(viewer.clone())).await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+        assert!(problem["detail"].is_string(), "{bad}: {problem}");
+    }
+}
