@@ -353,8 +353,8 @@ pub async fn start_demo(
             vendor: "Ampere demo".into(),
             model: "DemoCharger".into(),
             id_tokens: vec![DEMO_TOKEN.into()],
-            session_interval: Duration::from_secs(20),
-            session_duration: Duration::from_secs(90),
+            session_interval: Duration::from_secs(10),
+            session_duration: Duration::from_secs(60),
             meter_interval: Duration::from_secs(10),
             ..ChargerProfile::default()
         },

@@ -175,13 +175,20 @@ const ADMIN: &str = "sim-test-admin-token-0123456789abcdefghijklmnopqrstuvwxyz";
 /// `ampere serve` with the API token set; returns the process and its ws:// and http://
 /// bases.
 fn serve_with_api(data_dir: &std::path::Path) -> (std::process::Child, String, String) {
+    serve_with_api_and(data_dir, &["--unknown-chargers", "accept"])
+}
+
+fn serve_with_api_and(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(common::BIN)
         .arg("serve")
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--ocpp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(["--unknown-chargers", "accept"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .env("AMPERE_API_TOKEN", ADMIN)
         .stdout(std::process::Stdio::piped())
@@ -1096,6 +1103,52 @@ async fn an_offline_session_is_replayed_in_order_and_stored() {
     assert_eq!(summary.replayed, summary.queued, "{summary}");
     assert_eq!(summary.sessions_completed, 4, "{summary}");
     assert_eq!(summary.call_errors, 0, "{summary}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// `ampere serve --demo 3`: a new installation (unknown chargers refused, no token added)
+/// shows three simulated chargers of mixed versions, registered and accepted, and their
+/// drivers charge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_runs_a_living_network_inside_the_server() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, http) = serve_with_api_and(
+        data_dir.path(),
+        &["--unknown-chargers", "reject", "--demo", "3"],
+    );
+    for id in ["DEMO-00001", "DEMO-00002", "DEMO-00003"] {
+        eventually(&format!("{id} online and accepted"), || {
+            let http = http.clone();
+            async move {
+                let (_, charger) = api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+                charger["online"] == true && charger["registration_status"] == "Accepted"
+            }
+        })
+        .await;
+    }
+    let (_, page) = api(&http, "GET", "/api/v1/chargers?limit=10", None).await;
+    let protocols: std::collections::BTreeSet<String> = page["items"]
+        .as_array()
+        .expect("chargers")
+        .iter()
+        .filter_map(|c| c["protocol"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(protocols.len(), 3, "mixed versions: {page}");
+    eventually("a demo driver charging", || {
+        let http = http.clone();
+        async move {
+            let (_, page) = api(&http, "GET", "/api/v1/transactions?limit=10", None).await;
+            page["items"].as_array().is_some_and(|items| {
+                items.iter().any(|t| {
+                    t["charger_id"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("DEMO-"))
+                })
+            })
+        }
+    })
+    .await;
     let _ = server.kill();
     let _ = server.wait();
 }
