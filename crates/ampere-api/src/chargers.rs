@@ -83,9 +83,11 @@ pub struct NewChargerBody {
 pub struct ChargerPatch {
     /// `Accepted` approves a pending charger; `Rejected` refuses it.
     pub registration_status: Option<String>,
-    /// A new password (or `null` for none). It is stored at once; pushing it to the charger
-    /// (ChangeConfiguration `AuthorizationKey` / SetVariables `BasicAuthPassword`) is not done
-    /// yet, so set it on the charger too.
+    /// A new password (or `null` for none). A connected charger gets it through its own
+    /// configuration (ChangeConfiguration `AuthorizationKey` / SetVariables
+    /// `BasicAuthPassword`) and the old one stays valid until the charger logs in with it
+    /// (`POST …/password` does the same, and can generate one); an offline charger's is
+    /// replaced at once.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub password: Option<Option<String>>,
@@ -245,11 +247,23 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<ApiState>,
-    _: Operator,
+    Operator(caller): Operator,
     Path(id): Path<String>,
-    Body(patch): Body<ChargerPatch>,
+    Body(mut patch): Body<ChargerPatch>,
 ) -> Result<Json<ChargerView>, ApiError> {
     let id = charger_id(&id)?;
+    // A new password for a connected charger is rotated through its own configuration (the
+    // old one stays valid until the charger uses the new one); see `credentials`.
+    if let Some(Some(password)) = &patch.password
+        && state.commands.is_online(&id).is_some()
+    {
+        let body = crate::credentials::PasswordBody {
+            password: Some(password.clone()),
+            generate: false,
+        };
+        crate::credentials::rotate_password(&state, &caller, id.as_str(), body).await?;
+        patch.password = None;
+    }
     let update = ChargerUpdate {
         registration_status: patch
             .registration_status

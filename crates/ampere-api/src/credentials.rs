@@ -366,3 +366,47 @@ pub async fn security_profile(
         }),
     ))
 }
+
+/// What is pending for a charger's credentials.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialsView {
+    pub charger_id: String,
+    pub security_profile: u8,
+    /// A profile the charger accepted and has not connected with yet.
+    pub pending_security_profile: Option<u8>,
+    pub pending_security_profile_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The charger has a password (never shown).
+    pub has_password: bool,
+    /// `offered` (sent, no answer yet) or `confirmed` (accepted, not used yet).
+    pub pending_password: Option<String>,
+    pub pending_password_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A charger's security profile and password state, with what is pending.
+#[utoipa::path(get, path = "/api/v1/chargers/{id}/credentials", tag = "chargers",
+    params(("id" = String, Path, description = "charger identity")),
+    responses((status = 200, body = CredentialsView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn credentials(
+    State(state): State<ApiState>,
+    _: crate::auth::Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<CredentialsView>, ApiError> {
+    let (charger, _) = registered(&state, &id).await?;
+    let pending = state.services.credentials.pending(&charger.id).await?;
+    Ok(Json(CredentialsView {
+        charger_id: charger.id.to_string(),
+        security_profile: charger.security_profile.get(),
+        pending_security_profile: pending.security_profile.map(SecurityProfile::get),
+        pending_security_profile_since: pending.security_profile_requested_at,
+        has_password: charger.password_hash.is_some(),
+        pending_password: pending.password_hash.as_ref().map(|_| {
+            if pending.password_confirmed {
+                "confirmed".to_owned()
+            } else {
+                "offered".to_owned()
+            }
+        }),
+        pending_password_since: pending.password_requested_at,
+    }))
+}

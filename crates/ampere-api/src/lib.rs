@@ -115,6 +115,7 @@ pub fn router(state: ApiState) -> axum::Router {
             post(certificates::installed_ids),
         )
         .route("/chargers/{id}/password", post(credentials::password))
+        .route("/chargers/{id}/credentials", get(credentials::credentials))
         .route(
             "/chargers/{id}/security-profile",
             post(credentials::security_profile),
@@ -228,7 +229,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         chargers::create, chargers::list, chargers::get, chargers::update, chargers::delete, chargers::status_history,
         commands::command, commands::raw,
         certificates::list, certificates::install, certificates::delete, certificates::installed_ids,
-        credentials::password, credentials::security_profile, device_model::get,
+        credentials::password, credentials::security_profile, credentials::credentials, device_model::get,
         events::events,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
         message_log::messages,

@@ -636,6 +636,8 @@ async fn a_201_station_moves_from_profile_1_to_2_and_plain_ws_is_refused_after()
         1,
         "pending"
     );
+    let credentials = server.get("/chargers/CS-UP/credentials").await;
+    assert_eq!(credentials["pending_security_profile"], 2, "{credentials}");
     drop(station);
 
     // Until it is back on TLS, plain ws still works (the upgrade is not confirmed).
@@ -652,6 +654,12 @@ async fn a_201_station_moves_from_profile_1_to_2_and_plain_ws_is_refused_after()
     .expect("profile 2 login");
     boot_201(&mut station).await;
     assert_eq!(server.get("/chargers/CS-UP").await["security_profile"], 2);
+    let credentials = server.get("/chargers/CS-UP/credentials").await;
+    assert_eq!(
+        credentials["pending_security_profile"],
+        Value::Null,
+        "{credentials}"
+    );
     let status = refusal(ws(&server, "CS-UP", "ocpp2.0.1", Some("upgrade-password-01")).await);
     assert_eq!(status, 403, "plain ws is refused from now on");
 }
@@ -762,4 +770,191 @@ async fn a_rotated_password_replaces_the_old_one_only_once_the_charger_uses_it()
     // The audit log keeps the call without the password.
     let (_, log) = server.api(reqwest::Method::GET, "/audit-log", None).await;
     assert!(!log.to_string().contains("station-password-02"), "{log}");
+}
+
+#[tokio::test]
+async fn certificate_calls_go_out_in_each_version() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let root = std::fs::read_to_string(data.path().join("pki/ca.pem")).unwrap();
+    let hash = json!({
+        "hash_algorithm": "SHA256",
+        "issuer_name_hash": "aa11",
+        "issuer_key_hash": "bb22",
+        "serial_number": "0c"
+    });
+    let hash_data = json!({
+        "hashAlgorithm": "SHA256", "issuerNameHash": "aa11", "issuerKeyHash": "bb22", "serialNumber": "0c"
+    });
+
+    // 1.6 security whitepaper.
+    server.register("CP-C16", None, 1).await;
+    let mut charger = ws(&server, "CP-C16", "ocpp1.6", None).await.unwrap();
+    boot_16(&mut charger).await;
+    let install = server.post(
+        "/chargers/CP-C16/certificates/install",
+        json!({"certificate_type": "CentralSystemRootCertificate", "certificate": root}),
+    );
+    let charger_side = answer_call(
+        &mut charger,
+        "InstallCertificate",
+        json!({"status": "Accepted"}),
+    );
+    let ((status, body), sent) = tokio::join!(install, charger_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sent,
+        json!({"certificateType": "CentralSystemRootCertificate", "certificate": root})
+    );
+    assert_eq!(body["response"]["status"], "Accepted");
+
+    let ids = server.post(
+        "/chargers/CP-C16/certificates/installed-ids",
+        json!({"certificate_types": ["CentralSystemRootCertificate"]}),
+    );
+    let charger_side = answer_call(
+        &mut charger,
+        "GetInstalledCertificateIds",
+        json!({"status": "Accepted", "certificateHashData": [hash_data]}),
+    );
+    let ((status, body), sent) = tokio::join!(ids, charger_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sent,
+        json!({"certificateType": "CentralSystemRootCertificate"})
+    );
+    let installed = &server.get("/chargers/CP-C16/certificates").await["installed"];
+    assert_eq!(
+        installed[0]["certificate_type"],
+        "CentralSystemRootCertificate"
+    );
+    assert_eq!(installed[0]["serial_number"], "0c");
+    // 1.6 asks for one type at a time.
+    let (status, _) = server
+        .post("/chargers/CP-C16/certificates/installed-ids", json!({}))
+        .await;
+    assert_eq!(status, 400);
+
+    let delete = server.post("/chargers/CP-C16/certificates/delete", hash.clone());
+    let charger_side = answer_call(
+        &mut charger,
+        "DeleteCertificate",
+        json!({"status": "Accepted"}),
+    );
+    let ((status, body), sent) = tokio::join!(delete, charger_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sent, json!({"certificateHashData": hash_data}));
+
+    // 2.0.1.
+    server.register("CS-C201", None, 1).await;
+    let mut station = ws(&server, "CS-C201", "ocpp2.0.1", None).await.unwrap();
+    boot_201(&mut station).await;
+    let install = server.post(
+        "/chargers/CS-C201/certificates/install",
+        json!({"certificate_type": "CSMSRootCertificate", "certificate": root}),
+    );
+    let station_side = answer_call(
+        &mut station,
+        "InstallCertificate",
+        json!({"status": "Rejected"}),
+    );
+    let ((status, body), sent) = tokio::join!(install, station_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sent,
+        json!({"certificateType": "CSMSRootCertificate", "certificate": root})
+    );
+    assert_eq!(body["response"]["status"], "Rejected");
+    // A type 2.0.1 does not have is refused before anything is sent.
+    let (status, body) = server
+        .post(
+            "/chargers/CS-C201/certificates/install",
+            json!({"certificate_type": "CentralSystemRootCertificate", "certificate": root}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let ids = server.post("/chargers/CS-C201/certificates/installed-ids", json!({}));
+    let station_side = answer_call(
+        &mut station,
+        "GetInstalledCertificateIds",
+        json!({"status": "Accepted", "certificateHashDataChain": [
+            {"certificateType": "CSMSRootCertificate", "certificateHashData": hash_data}
+        ]}),
+    );
+    let ((status, body), sent) = tokio::join!(ids, station_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sent, json!({}));
+    let installed = &server.get("/chargers/CS-C201/certificates").await["installed"];
+    assert_eq!(installed[0]["certificate_type"], "CSMSRootCertificate");
+
+    let delete = server.post("/chargers/CS-C201/certificates/delete", hash);
+    let station_side = answer_call(
+        &mut station,
+        "DeleteCertificate",
+        json!({"status": "NotFound"}),
+    );
+    let ((status, body), sent) = tokio::join!(delete, station_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sent, json!({"certificateHashData": hash_data}));
+    assert_eq!(body["response"]["status"], "NotFound");
+}
+
+#[tokio::test]
+async fn patching_the_password_of_a_connected_charger_rotates_it() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    server
+        .register("CS-PATCH", Some("patch-password-001"), 1)
+        .await;
+    let mut station = ws(&server, "CS-PATCH", "ocpp2.0.1", Some("patch-password-001"))
+        .await
+        .unwrap();
+    boot_201(&mut station).await;
+    let patch = server.api(
+        reqwest::Method::PATCH,
+        "/chargers/CS-PATCH",
+        Some(json!({"password": "patch-password-002"})),
+    );
+    let station_side = answer_call(
+        &mut station,
+        "SetVariables",
+        json!({"setVariableResult": [{
+            "attributeStatus": "Accepted",
+            "component": {"name": "SecurityCtrlr"},
+            "variable": {"name": "BasicAuthPassword"}
+        }]}),
+    );
+    let ((status, body), sent) = tokio::join!(patch, station_side);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sent["setVariableData"][0]["attributeValue"],
+        "patch-password-002"
+    );
+    let credentials = server.get("/chargers/CS-PATCH/credentials").await;
+    assert_eq!(
+        credentials["pending_password"], "confirmed",
+        "{credentials}"
+    );
+    drop(station);
+    drop(
+        ws(&server, "CS-PATCH", "ocpp2.0.1", Some("patch-password-001"))
+            .await
+            .expect("old still valid"),
+    );
+    drop(
+        ws(&server, "CS-PATCH", "ocpp2.0.1", Some("patch-password-002"))
+            .await
+            .expect("new valid"),
+    );
+    assert_eq!(
+        refusal(ws(&server, "CS-PATCH", "ocpp2.0.1", Some("patch-password-001")).await),
+        401
+    );
+    let credentials = server.get("/chargers/CS-PATCH/credentials").await;
+    assert_eq!(
+        credentials["pending_password"],
+        Value::Null,
+        "{credentials}"
+    );
 }
