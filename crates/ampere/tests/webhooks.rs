@@ -44,9 +44,13 @@ impl Received {
     }
 }
 
+/// In a receiver's script: answer 200, but too late.
+const HANG: u16 = 0;
+
 #[derive(Clone)]
 struct ReceiverState {
-    /// Statuses to answer, in order; 200 once they are used up.
+    /// Statuses to answer, in order; 200 once they are used up. [`HANG`] answers only after
+    /// 3 s.
     script: Arc<Mutex<VecDeque<u16>>>,
     seen: mpsc::UnboundedSender<Received>,
 }
@@ -66,6 +70,10 @@ impl Receiver {
         ) -> StatusCode {
             let status = state.script.lock().unwrap().pop_front().unwrap_or(200);
             let _ = state.seen.send(Received { headers, body });
+            if status == HANG {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                return StatusCode::OK;
+            }
             StatusCode::from_u16(status).unwrap()
         }
         let (sender, seen) = mpsc::unbounded_channel();
@@ -348,4 +356,41 @@ async fn a_restart_in_the_middle_of_the_retries_still_delivers() {
         .await;
     assert_eq!(log["items"][0]["attempt_count"], 2, "{log}");
     assert_eq!(log["items"][0]["attempts"][0]["http_status"], 503);
+}
+
+#[tokio::test]
+async fn a_receiver_that_does_not_answer_in_time_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ApiServer::start(
+        dir.path(),
+        &[
+            "--webhook-retry-base-ms",
+            "50",
+            "--webhook-timeout-ms",
+            "300",
+        ],
+    );
+    let mut receiver = Receiver::start(&[HANG]).await;
+    let hook = subscribe(
+        &server,
+        json!({"url": receiver.url, "event_types": ["boot"]}),
+    )
+    .await;
+    let _charger = boot_16(&server, "WH-T").await;
+    let first = receiver.next().await;
+    let second = receiver.next().await;
+    assert_eq!(first.body, second.body);
+    let path = format!("/api/v1/webhooks/{}/deliveries", hook["id"]);
+    let log = server
+        .until(&path, |log| log["items"][0]["state"] == "delivered")
+        .await;
+    let attempts = &log["items"][0]["attempts"];
+    assert_eq!(attempts[0]["http_status"], Value::Null, "{log}");
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(error.contains("timed out"), "{error}");
+    assert!(
+        attempts[0]["duration_ms"].as_u64().unwrap() < 2_000,
+        "{log}"
+    );
+    assert_eq!(attempts[1]["http_status"], 200);
 }
