@@ -242,8 +242,7 @@ fn full_payload(version: OcppVersion, list_version: i64, entries: &[LocalListEnt
 async fn send_update(
     state: &ApiState,
     caller: &Caller,
-    charger: &ChargerId,
-    version: OcppVersion,
+    (charger, version): (&ChargerId, OcppVersion),
     update_type: UpdateType,
     list_version: i64,
     payload: Value,
@@ -291,7 +290,11 @@ fn not_accepted(charger: &ChargerId, result: &str, version: i64) -> ApiError {
 /// Ampere's view of a charger's local authorization list.
 #[utoipa::path(get, path = "/api/v1/chargers/{id}/local-list", tag = "local-lists",
     params(("id" = String, Path, description = "charger identity")),
-    responses((status = 200, body = LocalListView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, body = LocalListView),
+        (status = 400, description = "not a valid charger id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<ApiState>,
@@ -339,8 +342,7 @@ pub async fn replace(
     let (result, sync) = send_update(
         &state,
         &caller,
-        &charger,
-        version,
+        (&charger, version),
         UpdateType::Full,
         next,
         full_payload(version, next, &entries),
@@ -410,8 +412,7 @@ pub async fn change(
     let (mut result, sync) = send_update(
         &state,
         &caller,
-        &charger,
-        version,
+        (&charger, version),
         UpdateType::Differential,
         next,
         payload,
@@ -424,8 +425,7 @@ pub async fn change(
         let (full_result, sync) = send_update(
             &state,
             &caller,
-            &charger,
-            version,
+            (&charger, version),
             UpdateType::Full,
             next,
             full_payload(version, next, &intended),
@@ -447,6 +447,7 @@ pub async fn change(
     params(("id" = String, Path, description = "charger identity")),
     responses(
         (status = 200, body = LocalListView, description = "`charger_version` is what the charger just said"),
+        (status = 400, description = "not a valid charger id", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "charger offline", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "the charger answered CALLERROR", body = Problem, content_type = "application/problem+json"),
