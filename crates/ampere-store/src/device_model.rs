@@ -138,8 +138,8 @@ impl DeviceModelStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(map_sqlx)?;
-        let mut position: i64 = get::<i64>(&row, "last")? + 1;
-        for variable in variables {
+        let first: i64 = get::<i64>(&row, "last")? + 1;
+        for (position, variable) in (first..).zip(variables) {
             sqlx::query(
                 "INSERT INTO device_model_variables (charger_id, variable_key, position, data) \
                  VALUES ($1, $2, $3, $4) \
@@ -152,7 +152,6 @@ impl DeviceModelStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(map_sqlx)?;
-            position += 1;
         }
         sqlx::query(
             "INSERT INTO device_models (charger_id, last_request_id, generated_at, updated_at) \
