@@ -578,6 +578,39 @@ async fn firmware_goes_from_the_operator_to_chargers_over_http_with_its_progress
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_transfer_endpoints_are_in_the_openapi_document_with_bearer_auth() {
+    let server = Server::start();
+    let (status, doc) = server
+        .api(ADMIN, reqwest::Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(status, 200);
+    for (path, methods) in [
+        ("/api/v1/firmware", &["get", "post"][..]),
+        ("/api/v1/firmware/{id}", &["delete", "get"]),
+        ("/api/v1/chargers/{id}/firmware-update", &["post"]),
+        ("/api/v1/chargers/{id}/firmware-updates", &["get"]),
+        (
+            "/api/v1/chargers/{id}/firmware-updates/{update_id}",
+            &["get"],
+        ),
+        ("/api/v1/chargers/{id}/diagnostics", &["get", "post"]),
+        ("/api/v1/diagnostics/{id}", &["get"]),
+        ("/api/v1/diagnostics/{id}/file", &["get"]),
+    ] {
+        for method in methods {
+            assert_eq!(
+                doc["paths"][path][method]["security"],
+                json!([{"bearer": []}]),
+                "{method} {path}"
+            );
+        }
+    }
+    // The charger-facing routes take no bearer token and are not part of the API.
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.keys().all(|p| p.starts_with("/api/v1/")), "{paths:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnostics_and_logs_go_from_chargers_to_the_operator_over_http() {
     let server = Server::start();
     let operator = server.token("operator").await;
