@@ -71,17 +71,19 @@ impl Server {
                 let _ = found.send(line);
             }
         });
-        loop {
+        let mut wss = None;
+        while wss.is_none() {
             let line = lines
                 .recv_timeout(Duration::from_secs(60))
                 .expect("server printed its wss URL");
             if let Some(start) = line.find("wss://") {
                 let host = line[start + 6..].split('/').next().unwrap();
-                return Self {
-                    child,
-                    wss: host.parse().expect("wss address"),
-                };
+                wss = Some(host.parse().expect("wss address"));
             }
+        }
+        Self {
+            child,
+            wss: wss.unwrap(),
         }
     }
 
