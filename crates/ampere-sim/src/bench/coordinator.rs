@@ -216,6 +216,7 @@ fn merge(
         answered,
         window_s: window.as_secs_f64(),
         behind_schedule: sum(|r| r.behind_schedule),
+        unsent_at_end: sum(|r| r.unsent_at_end),
         ..Figures::default()
     };
     match settings.workload {

@@ -42,6 +42,9 @@ pub struct Figures {
     /// W2: calls sent more than a second after their scheduled time (the charger was
     /// still waiting for its previous answer).
     pub behind_schedule: u64,
+    /// W2: calls due in the window that were never sent (the chargers were still waiting
+    /// for earlier answers when it closed). Not 0: the server did not keep up.
+    pub unsent_at_end: u64,
     /// W4: the server's RSS growth divided by the chargers admitted, bytes.
     pub memory_per_connection_bytes: Option<f64>,
 }
@@ -243,8 +246,11 @@ impl fmt::Display for Report {
                 if self.workload == Workload::W2 {
                     writeln!(
                         f,
-                        "  meter values every {} s, heartbeats every {} s; {} calls behind schedule",
-                        self.meter_every_s, self.heartbeat_every_s, fig.behind_schedule
+                        "  meter values every {} s, heartbeats every {} s; {} calls sent over 1 s late, {} due but not sent when the window closed",
+                        self.meter_every_s,
+                        self.heartbeat_every_s,
+                        fig.behind_schedule,
+                        fig.unsent_at_end
                     )?;
                 }
             }
