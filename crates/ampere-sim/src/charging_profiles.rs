@@ -407,3 +407,113 @@ fn composite(st: &mut Station, p: &Value) -> Value {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::config::ChargerProfile;
+
+    fn station(version: OcppVersion) -> Station {
+        let mut st = Station::new(
+            "SIM-00001".into(),
+            version,
+            Arc::new(ChargerProfile::default()),
+            1,
+        );
+        st.registration = crate::model::Registration::Accepted;
+        st
+    }
+
+    #[test]
+    fn a_station_maximum_caps_the_energy_a_session_delivers() {
+        let mut st = station(OcppVersion::V16);
+        let past = (st.now() - chrono::Duration::minutes(1)).to_rfc3339();
+        let answer = crate::answer(
+            &mut st,
+            "SetChargingProfile",
+            json!({"connectorId": 0, "csChargingProfiles": {
+                "chargingProfileId": 1, "stackLevel": 0,
+                "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
+                "chargingSchedule": {"startSchedule": past, "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6, "numberPhases": 1}]}}}),
+        )
+        .unwrap();
+        assert_eq!(answer, json!({"status": "Accepted"}));
+        let start = Instant::now();
+        st.begin_session(1, 1, "T".into(), None, None, start);
+        // A car that could take 22 kW gets 6 A × 230 V = 1380 W.
+        if let Some(s) = st.evses[0].session.as_mut() {
+            s.meter.ev.max_power_w = 22_000.0;
+            s.meter.ev.soc = 0.2;
+        }
+        let before = st.evses[0].register_wh;
+        st.sample(1, start + Duration::from_secs(3602));
+        let delivered = st.evses[0].register_wh - before;
+        assert!((delivered - 1380.0).abs() < 5.0, "{delivered}");
+
+        // Cleared: the hardware limit again.
+        let answer = crate::answer(&mut st, "ClearChargingProfile", json!({})).unwrap();
+        assert_eq!(answer, json!({"status": "Accepted"}));
+        assert_eq!(limit_w(&st, 1, st.now()), st.profile.max_power_w);
+    }
+
+    #[test]
+    fn tx_profiles_beat_defaults_and_stack_levels_order_them() {
+        let mut st = station(OcppVersion::V201);
+        st.begin_session(1, 1, "T".into(), None, None, Instant::now());
+        let tx = match &st.evses[0].session.as_ref().unwrap().tx {
+            TxRef::TwoX(id) => id.clone(),
+            other => panic!("{other:?}"),
+        };
+        let profile = |id: i64, level: i64, purpose: &str, watts: f64, tx: Option<&str>| {
+            let mut p = json!({"evseId": 1, "chargingProfile": {
+                "id": id, "stackLevel": level, "chargingProfilePurpose": purpose,
+                "chargingProfileKind": "Relative",
+                "chargingSchedule": [{"id": 1, "chargingRateUnit": "W",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": watts}]}]}});
+            if let Some(tx) = tx {
+                p["chargingProfile"]["transactionId"] = json!(tx);
+            }
+            p
+        };
+        for p in [
+            profile(1, 0, "TxDefaultProfile", 9000.0, None),
+            profile(2, 1, "TxDefaultProfile", 8000.0, None),
+        ] {
+            assert_eq!(
+                crate::answer(&mut st, "SetChargingProfile", p).unwrap()["status"],
+                "Accepted"
+            );
+        }
+        assert_eq!(limit_w(&st, 1, st.now()), 8000.0);
+        let wrong = profile(3, 0, "TxProfile", 4000.0, Some("not-this-one"));
+        assert_eq!(
+            crate::answer(&mut st, "SetChargingProfile", wrong).unwrap()["status"],
+            "Rejected"
+        );
+        let right = profile(3, 0, "TxProfile", 4000.0, Some(&tx));
+        assert_eq!(
+            crate::answer(&mut st, "SetChargingProfile", right).unwrap()["status"],
+            "Accepted"
+        );
+        assert_eq!(limit_w(&st, 1, st.now()), 4000.0);
+        assert_eq!(st.evses[0].session.as_ref().unwrap().meter.limit_w, 4000.0);
+        // The composite schedule shows it.
+        let composite = crate::answer(
+            &mut st,
+            "GetCompositeSchedule",
+            json!({"duration": 120, "evseId": 1, "chargingRateUnit": "W"}),
+        )
+        .unwrap();
+        assert_eq!(
+            composite["schedule"]["chargingSchedulePeriod"],
+            json!([{"startPeriod": 0, "limit": 4000.0}])
+        );
+    }
+}

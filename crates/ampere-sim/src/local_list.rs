@@ -105,3 +105,66 @@ pub fn authorize_offline(st: &Station, token: &str) -> bool {
         None => st.offline_unknown_allowed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::ChargerProfile;
+
+    #[test]
+    fn full_and_differential_updates_and_offline_authorization() {
+        let mut st = Station::new(
+            "SIM-1".into(),
+            OcppVersion::V16,
+            Arc::new(ChargerProfile::default()),
+            1,
+        );
+        let entry = |tag: &str, status: Option<&str>| match status {
+            Some(s) => json!({"idTag": tag, "idTagInfo": {"status": s}}),
+            None => json!({"idTag": tag}),
+        };
+        let send = |st: &mut Station, version: i64, kind: &str, list: Vec<Value>| {
+            crate::answer(
+                st,
+                "SendLocalList",
+                json!({"listVersion": version, "updateType": kind, "localAuthorizationList": list}),
+            )
+            .unwrap()["status"]
+                .clone()
+        };
+        let full = vec![entry("A", Some("Accepted")), entry("B", Some("Blocked"))];
+        assert_eq!(send(&mut st, 5, "Full", full), "Accepted");
+        assert!(authorize_offline(&st, "A"));
+        assert!(!authorize_offline(&st, "B"));
+        assert!(!authorize_offline(&st, "UNKNOWN"));
+        assert_eq!(
+            send(
+                &mut st,
+                5,
+                "Differential",
+                vec![entry("C", Some("Accepted"))]
+            ),
+            "VersionMismatch"
+        );
+        assert_eq!(
+            send(
+                &mut st,
+                6,
+                "Differential",
+                vec![entry("A", None), entry("C", Some("Accepted"))]
+            ),
+            "Accepted"
+        );
+        assert!(!authorize_offline(&st, "A") && authorize_offline(&st, "C"));
+        assert_eq!(
+            crate::answer(&mut st, "GetLocalListVersion", json!({})).unwrap(),
+            json!({"listVersion": 6})
+        );
+        st.offline_unknown_allowed = true;
+        assert!(authorize_offline(&st, "UNKNOWN"));
+    }
+}

@@ -143,3 +143,72 @@ pub(crate) async fn replay(
     st.outbox.assigned.clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::ChargerProfile;
+
+    #[tokio::test]
+    async fn offline_messages_queue_in_order_with_their_keys_and_flags() {
+        let stats = Stats::default();
+        let mut st = Station::new(
+            "SIM-1".into(),
+            OcppVersion::V201,
+            Arc::new(ChargerProfile::default()),
+            1,
+        );
+        let now = tokio::time::Instant::now();
+        st.begin_session(1, 1, "T".into(), None, None, now);
+        assert!(
+            crate::two_x::v201::start_transaction(None, &mut st, &stats, 1)
+                .await
+                .unwrap()
+        );
+        crate::two_x::v201::meter_values(None, &mut st, &stats, 1, false)
+            .await
+            .unwrap();
+        let queued: Vec<&Queued> = st.outbox.items().collect();
+        assert_eq!(queued.len(), 2);
+        assert!(queued.iter().all(|q| q.action == "TransactionEvent"));
+        assert!(queued.iter().all(|q| q.payload["offline"] == true));
+        assert_eq!(queued[0].payload["eventType"], "Started");
+        assert_eq!(queued[1].payload["seqNo"], 1);
+
+        // 1.6: the start waits under a key; the readings behind it carry the same key.
+        let mut st = Station::new(
+            "SIM-2".into(),
+            OcppVersion::V16,
+            Arc::new(ChargerProfile::default()),
+            1,
+        );
+        st.begin_session(1, 1, "T".into(), None, None, now);
+        assert!(
+            crate::v16::start_transaction(None, &mut st, &stats, 1)
+                .await
+                .unwrap()
+        );
+        let TxRef::Queued(key) = st.evses[0].session.as_ref().unwrap().tx else {
+            panic!("a queued start");
+        };
+        crate::v16::meter_values(None, &mut st, &stats, 1, false)
+            .await
+            .unwrap();
+        crate::v16::stop_transaction(None, &mut st, &stats, 1, crate::model::StopReason::Local)
+            .await
+            .unwrap();
+        let actions: Vec<(&str, Option<u64>)> =
+            st.outbox.items().map(|q| (q.action, q.tx_key)).collect();
+        assert_eq!(
+            actions,
+            [
+                ("StartTransaction", Some(key)),
+                ("MeterValues", Some(key)),
+                ("StopTransaction", Some(key))
+            ]
+        );
+        assert_eq!(stats.summary().queued, 5);
+    }
+}

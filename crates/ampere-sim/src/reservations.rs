@@ -163,3 +163,52 @@ pub fn expire(st: &mut Station, now: DateTime<Utc>) {
 pub fn next_expiry(st: &Station) -> Option<DateTime<Utc>> {
     st.reservations.iter().map(|r| r.expires).min()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::ChargerProfile;
+
+    #[test]
+    fn a_reservation_holds_the_evse_for_its_token_until_it_expires() {
+        let profile = ChargerProfile {
+            evses: 2,
+            ..ChargerProfile::default()
+        };
+        let mut st = Station::new("SIM-1".into(), OcppVersion::V201, Arc::new(profile), 1);
+        let expires = (st.now() + chrono::Duration::seconds(30)).to_rfc3339();
+        let token = json!({"idToken": "MINE", "type": "ISO14443"});
+        let reserve = |id: i64, evse: Option<i64>| {
+            let mut p = json!({"id": id, "expiryDateTime": expires, "idToken": token});
+            if let Some(evse) = evse {
+                p["evseId"] = json!(evse);
+            }
+            p
+        };
+        let answer = crate::answer(&mut st, "ReserveNow", reserve(1, Some(1))).unwrap();
+        assert_eq!(answer["status"], "Accepted");
+        assert_eq!(st.evses[0].state, ConnectorState::Reserved);
+        assert!(admits(&st, 1, "MINE") && !admits(&st, 1, "OTHER"));
+        assert_eq!(st.free_evse(None, "OTHER"), Some(2));
+        assert_eq!(st.free_evse(None, "MINE"), Some(1));
+        // A station-wide reservation holds the last free EVSE against other tokens.
+        let answer = crate::answer(&mut st, "ReserveNow", reserve(2, None)).unwrap();
+        assert_eq!(answer["status"], "Accepted");
+        assert!(!admits(&st, 2, "OTHER"));
+        // Expiry: the EVSE is free and the CSMS is told.
+        st.effects.clear();
+        let later = st.now() + chrono::Duration::seconds(31);
+        expire(&mut st, later);
+        assert!(st.reservations.is_empty());
+        assert_eq!(st.evses[0].state, ConnectorState::Available);
+        assert!(st.effects.iter().any(|e| matches!(
+            e,
+            Effect::Send { action: "ReservationStatusUpdate", payload }
+                if payload["reservationUpdateStatus"] == "Expired"
+        )));
+    }
+}
