@@ -290,7 +290,11 @@ pub async fn list(
     }))
 }
 
-async fn find(state: &ApiState, id: i64) -> Result<LogRequest, ApiError> {
+/// A request by the id in its path (parsed here, so a bad one is a problem document too).
+async fn find(state: &ApiState, id: &str) -> Result<LogRequest, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no diagnostics request {id:?}")))?;
     state
         .services
         .file_transfers
@@ -310,9 +314,9 @@ async fn find(state: &ApiState, id: i64) -> Result<LogRequest, ApiError> {
 pub async fn get(
     State(state): State<ApiState>,
     _: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<DiagnosticsView>, ApiError> {
-    Ok(Json(view(find(&state, id).await?)))
+    Ok(Json(view(find(&state, &id).await?)))
 }
 
 /// The file the charger uploaded, byte for byte (`Range` supported).
@@ -326,10 +330,10 @@ pub async fn get(
 pub async fn file(
     State(state): State<ApiState>,
     _: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let found = find(&state, id).await?;
+    let found = find(&state, &id).await?;
     let file = found
         .file
         .ok_or_else(|| ApiError::NotFound(format!("request {id} has no uploaded file yet")))?;

@@ -284,6 +284,10 @@ pub async fn upload(
     let dir = state.files.firmware_dir();
     let received =
         crate::files::receive(&state, request, &dir, state.files.max_firmware_bytes).await?;
+    if received.size == 0 {
+        received.discard().await;
+        return Err(ApiError::BadRequest("the firmware image is empty".into()));
+    }
     let Some(filename) = query.name.clone().or(received.part_filename.clone()) else {
         received.discard().await;
         return Err(ApiError::BadRequest(
@@ -632,15 +636,17 @@ pub async fn list_updates(
 pub async fn get_update(
     State(state): State<ApiState>,
     _: Viewer,
-    Path((id, update_id)): Path<(String, i64)>,
+    Path((id, update_id)): Path<(String, String)>,
 ) -> Result<Json<FirmwareUpdateView>, ApiError> {
     let charger = registered(&state, &id).await?;
+    let not_found = || ApiError::NotFound(format!("no firmware update {update_id} of {id}"));
+    let update_id: i64 = update_id.parse().map_err(|_| not_found())?;
     let update = state
         .services
         .file_transfers
         .firmware_update(&charger, update_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no firmware update {update_id} of {id}")))?;
+        .ok_or_else(not_found)?;
     Ok(Json(update_view(update)))
 }
 
