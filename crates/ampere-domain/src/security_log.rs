@@ -190,9 +190,7 @@ impl SecurityLogService {
         if let (Some(since), Some(until)) = (filter.since, filter.until)
             && since > until
         {
-            return Err(DomainError::Invalid(
-                "since must not be after until".into(),
-            ));
+            return Err(DomainError::Invalid("since must not be after until".into()));
         }
         Ok(self.store.security_events(filter, limit).await?)
     }

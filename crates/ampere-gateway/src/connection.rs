@@ -588,7 +588,11 @@ impl Connection {
         let text = match deflate::inflate(compressed, limit) {
             Ok(bytes) => bytes,
             Err(InflateError::TooBig) => {
-                tracing::warn!(compressed = compressed.len(), limit, "compressed message inflates past the limit");
+                tracing::warn!(
+                    compressed = compressed.len(),
+                    limit,
+                    "compressed message inflates past the limit"
+                );
                 self.report(
                     self.security_event(SecurityEventKind::CompressionBomb)
                         .with("compressed_bytes", compressed.len())
@@ -602,7 +606,9 @@ impl Connection {
             Err(InflateError::Corrupt(error)) => {
                 tracing::warn!(%error, "compressed message is not valid deflate data");
                 return self.start_closing(
-                    End::Disconnected(DisconnectReason::Error(format!("invalid compressed data: {error}"))),
+                    End::Disconnected(DisconnectReason::Error(format!(
+                        "invalid compressed data: {error}"
+                    ))),
                     Some(close_frame(CloseCode::Invalid, "invalid compressed data")),
                 );
             }
@@ -654,7 +660,10 @@ impl Connection {
             Verdict::WaitUntil { at, first } => {
                 self.rate_wait = Some(at);
                 if first {
-                    tracing::info!(rate = self.ctx.config.max_message_rate, "message rate limit reached; reading slowed down");
+                    tracing::info!(
+                        rate = self.ctx.config.max_message_rate,
+                        "message rate limit reached; reading slowed down"
+                    );
                     self.report(
                         self.security_event(SecurityEventKind::RateLimited)
                             .with("max_message_rate", self.ctx.config.max_message_rate)
@@ -671,7 +680,10 @@ impl Connection {
                         End::Disconnected(DisconnectReason::Error(
                             "message rate limit exceeded for too long".into(),
                         )),
-                        Some(close_frame(CloseCode::Policy, "message rate limit exceeded")),
+                        Some(close_frame(
+                            CloseCode::Policy,
+                            "message rate limit exceeded",
+                        )),
                     );
                 }
                 false

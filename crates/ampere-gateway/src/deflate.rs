@@ -158,7 +158,10 @@ mod tests {
     fn offers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for value in values {
-            map.append("sec-websocket-extensions", HeaderValue::from_str(value).unwrap());
+            map.append(
+                "sec-websocket-extensions",
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         map
     }
@@ -168,7 +171,10 @@ mod tests {
 
     #[test]
     fn the_first_acceptable_offer_is_answered() {
-        assert_eq!(negotiate(&offers(&["permessage-deflate"])).as_deref(), Some(ANSWER));
+        assert_eq!(
+            negotiate(&offers(&["permessage-deflate"])).as_deref(),
+            Some(ANSWER)
+        );
         // What Python's websockets and browsers offer.
         assert_eq!(
             negotiate(&offers(&["permessage-deflate; client_max_window_bits"])).as_deref(),
@@ -223,7 +229,11 @@ mod tests {
     #[test]
     fn a_bomb_stops_at_the_limit() {
         let bomb = compress(&vec![b' '; 50 << 20]);
-        assert!(bomb.len() < 100 << 10, "50 MiB of spaces compress to {}", bomb.len());
+        assert!(
+            bomb.len() < 100 << 10,
+            "50 MiB of spaces compress to {}",
+            bomb.len()
+        );
         assert_eq!(inflate(&bomb, 65_536), Err(InflateError::TooBig));
     }
 

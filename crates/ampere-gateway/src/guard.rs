@@ -74,7 +74,9 @@ impl Failures {
     }
 
     fn expired(&self, now: Instant, config: &LockoutConfig) -> bool {
-        let lock_over = self.locked_until.is_none_or(|until| until + config.max_lock <= now);
+        let lock_over = self
+            .locked_until
+            .is_none_or(|until| until + config.max_lock <= now);
         lock_over && self.window_start + config.window <= now
     }
 }
@@ -96,7 +98,13 @@ impl<K: Eq + Hash + Clone> Counter<K> {
         (until > now).then(|| until - now)
     }
 
-    fn fail(&mut self, key: &K, limit: u32, now: Instant, config: &LockoutConfig) -> Option<(Duration, u32)> {
+    fn fail(
+        &mut self,
+        key: &K,
+        limit: u32,
+        now: Instant,
+        config: &LockoutConfig,
+    ) -> Option<(Duration, u32)> {
         if limit == 0 {
             return None;
         }
@@ -320,10 +328,16 @@ mod tests {
         let locked = guard.check_at(&id("CP-1"), other, now).unwrap_err();
         assert_eq!(locked.scope, LockScope::Identity);
         assert_eq!(locked.retry_after_secs, 10);
-        assert!(guard.check_at(&id("CP-2"), ip, now).is_ok(), "other identities unaffected");
+        assert!(
+            guard.check_at(&id("CP-2"), ip, now).is_ok(),
+            "other identities unaffected"
+        );
 
         now += secs(10);
-        assert!(guard.check_at(&id("CP-1"), ip, now).is_ok(), "the lock ends");
+        assert!(
+            guard.check_at(&id("CP-1"), ip, now).is_ok(),
+            "the lock ends"
+        );
         for _ in 0..2 {
             assert!(guard.failed_at(&id("CP-1"), other, now).is_empty());
         }
@@ -360,13 +374,21 @@ mod tests {
             guard.check_at(&id("CP-NEW"), ip, now).unwrap_err().scope,
             LockScope::Address
         );
-        assert!(guard.check_at(&id("CP-NEW"), "10.0.0.10".parse().unwrap(), now).is_ok());
+        assert!(
+            guard
+                .check_at(&id("CP-NEW"), "10.0.0.10".parse().unwrap(), now)
+                .is_ok()
+        );
 
         // Failures older than the window do not count.
         let guard = AuthGuard::new(config());
         guard.failed_at(&id("CP-1"), ip, now);
         guard.failed_at(&id("CP-1"), ip, now);
-        assert!(guard.failed_at(&id("CP-1"), ip, now + Duration::from_secs(61)).is_empty());
+        assert!(
+            guard
+                .failed_at(&id("CP-1"), ip, now + Duration::from_secs(61))
+                .is_empty()
+        );
     }
 
     #[test]

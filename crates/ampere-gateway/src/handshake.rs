@@ -144,7 +144,9 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
             tracing::info!(path = request.uri().path(), status = refusal.status.as_u16(), detail = %refusal.detail, "upgrade refused");
             if matches!(
                 refusal.status,
-                StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED | StatusCode::UPGRADE_REQUIRED
+                StatusCode::BAD_REQUEST
+                    | StatusCode::METHOD_NOT_ALLOWED
+                    | StatusCode::UPGRADE_REQUIRED
             ) {
                 malformed(&refusal);
             }
@@ -296,8 +298,8 @@ async fn admit(
                     remote,
                     "no client certificate for a profile 3 charger",
                     Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    "charger uses security profile 3: a client certificate is required",
+                        StatusCode::FORBIDDEN,
+                        "charger uses security profile 3: a client certificate is required",
                     ),
                 )),
             };
@@ -329,7 +331,10 @@ async fn admit(
             );
             return Err(Refusal {
                 retry_after: Some(locked.retry_after_secs),
-                ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too many failed logins; try later")
+                ..Refusal::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many failed logins; try later",
+                )
             });
         }
     }
@@ -657,7 +662,11 @@ mod tests {
             .unwrap()
             .to_string();
         let checker = PasswordChecker::new(1);
-        assert!(checker.verify(hash.clone(), b"charger-secret-1".to_vec()).await);
+        assert!(
+            checker
+                .verify(hash.clone(), b"charger-secret-1".to_vec())
+                .await
+        );
         // With the only argon2 permit taken, a check that needs argon2 cannot finish...
         let _busy = checker.permits.clone().acquire_owned().await.unwrap();
         let patience = std::time::Duration::from_millis(300);

@@ -124,7 +124,8 @@ impl SecurityEvents for LogSecurityEvents {
 /// to one report per [`THROTTLE_INTERVAL`], which carries how many were left out.
 pub(crate) struct Reporter {
     sink: std::sync::Arc<dyn SecurityEvents>,
-    recent: std::sync::Mutex<std::collections::HashMap<(SecurityEventKind, std::net::IpAddr), Recent>>,
+    recent:
+        std::sync::Mutex<std::collections::HashMap<(SecurityEventKind, std::net::IpAddr), Recent>>,
 }
 
 /// One report per kind and address per this interval, for the throttled kinds.
@@ -174,7 +175,13 @@ impl Reporter {
                     std::mem::take(&mut r.suppressed)
                 }
                 None => {
-                    recent.insert(key, Recent { last: now, suppressed: 0 });
+                    recent.insert(
+                        key,
+                        Recent {
+                            last: now,
+                            suppressed: 0,
+                        },
+                    );
                     0
                 }
             }

@@ -23,8 +23,8 @@ use crate::commands::Commands;
 use crate::config::GatewayConfig;
 use crate::connection::{Connection, ConnectionContext};
 use crate::directory::ChargerDirectory;
-use crate::handler::{CallHandler, SessionInfo};
 use crate::guard::{AuthGuard, HandshakeSlot, HandshakeSlots};
+use crate::handler::{CallHandler, SessionInfo};
 use crate::handshake::{self, Abort, Channel, HandshakeContext, PasswordChecker, Refusal};
 use crate::registry::{Registry, Session};
 use crate::security::{GatewaySecurityEvent, Reporter, SecurityEventKind};
@@ -295,7 +295,10 @@ async fn serve_connection(
         shared.security.report_throttled(
             GatewaySecurityEvent::new(SecurityEventKind::HandshakeTimeout, remote)
                 .with("phase", phase)
-                .with("timeout_ms", shared.handshake.config.handshake_timeout.as_millis()),
+                .with(
+                    "timeout_ms",
+                    shared.handshake.config.handshake_timeout.as_millis(),
+                ),
         );
     };
     let _ = stream.set_nodelay(true);
@@ -320,8 +323,11 @@ async fn serve_connection(
                     tracing::info!(%error, "TLS handshake failed");
                     if let Some(reason) = certificate_error(&error) {
                         shared.security.report_throttled(
-                            GatewaySecurityEvent::new(SecurityEventKind::CertificateRefused, remote)
-                                .with("reason", reason),
+                            GatewaySecurityEvent::new(
+                                SecurityEventKind::CertificateRefused,
+                                remote,
+                            )
+                            .with("reason", reason),
                         );
                     }
                     return;

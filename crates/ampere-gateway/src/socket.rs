@@ -91,7 +91,6 @@ impl ChargerSocket {
         self.compressed.pop_front().unwrap_or(false)
     }
 
-
     /// True between frames: everything read so far belongs to complete frames.
     pub(crate) fn at_frame_boundary(&self) -> bool {
         self.frame.at_boundary()

@@ -66,11 +66,15 @@ impl Served {
         let deadline = Instant::now() + Duration::from_secs(60);
         let (http, ocpp) = loop {
             let banner = std::fs::read_to_string(&stdout_path).unwrap();
-            let ws = banner
-                .lines()
-                .find_map(|l| l.split("ws://").nth(1).map(|r| r.split('/').next().unwrap().to_owned()));
+            let ws = banner.lines().find_map(|l| {
+                l.split("ws://")
+                    .nth(1)
+                    .map(|r| r.split('/').next().unwrap().to_owned())
+            });
             let http = banner.lines().find_map(|l| {
-                l.split("http://").nth(1).map(|r| r.split('/').next().unwrap().to_owned())
+                l.split("http://")
+                    .nth(1)
+                    .map(|r| r.split('/').next().unwrap().to_owned())
             });
             if let (Some(ws), Some(http)) = (ws, http) {
                 break (format!("http://{http}"), ws.parse().unwrap());
@@ -101,7 +105,10 @@ impl Served {
         let response = request.send().await.expect("API answers");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Security events of `type` (newest first), waiting until `done` holds for them: the
@@ -110,14 +117,21 @@ impl Served {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let (status, page) = self
-                .api(reqwest::Method::GET, &format!("/api/v1/security-events?{query}&limit=500"), None)
+                .api(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/security-events?{query}&limit=500"),
+                    None,
+                )
                 .await;
             assert_eq!(status, 200, "{page}");
             let items = page["items"].as_array().unwrap().clone();
             if done(&items) {
                 return items;
             }
-            assert!(Instant::now() < deadline, "security events {query}: {items:?}");
+            assert!(
+                Instant::now() < deadline,
+                "security events {query}: {items:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -160,9 +174,7 @@ fn basic(user: &str, password: &str) -> String {
 /// A TCP connection to the charger port from a chosen loopback address.
 async fn tcp_from(source: &str, server: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{source}:0").parse().unwrap())
-        .unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
     socket.connect(server).await.expect("TCP connect")
 }
 
@@ -174,7 +186,9 @@ async fn upgrade(
     protocol: &str,
     auth: Option<(&str, &str)>,
 ) -> Result<Ws, u16> {
-    let mut request = format!("ws://{server}/ocpp/{id}").into_client_request().unwrap();
+    let mut request = format!("ws://{server}/ocpp/{id}")
+        .into_client_request()
+        .unwrap();
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
@@ -235,7 +249,12 @@ struct Tally {
 
 /// A 1.6 charger in a transaction, sending MeterValues every 20 ms (below the rate limit)
 /// until `stop`; each answer is checked and counted.
-async fn legit_meter_loop(mut ws: Ws, transaction: i64, stop: Arc<AtomicBool>, tally: Arc<Tally>) -> Ws {
+async fn legit_meter_loop(
+    mut ws: Ws,
+    transaction: i64,
+    stop: Arc<AtomicBool>,
+    tally: Arc<Tally>,
+) -> Ws {
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
@@ -248,7 +267,11 @@ async fn legit_meter_loop(mut ws: Ws, transaction: i64, stop: Arc<AtomicBool>, t
         }]);
         tally.sent.fetch_add(1, Ordering::Relaxed);
         let answer = exchange(&mut ws, frame.to_string()).await;
-        assert_eq!(answer, json!([3, id, {}]), "legitimate MeterValues answered");
+        assert_eq!(
+            answer,
+            json!([3, id, {}]),
+            "legitimate MeterValues answered"
+        );
         tally.answered.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -340,7 +363,9 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
         if let Some(password) = password {
             body["password"] = json!(password);
         }
-        let (status, answer) = server.api(Method::POST, "/api/v1/chargers", Some(body)).await;
+        let (status, answer) = server
+            .api(Method::POST, "/api/v1/chargers", Some(body))
+            .await;
         assert_eq!(status, 201, "{answer}");
         let (status, answer) = server
             .api(
@@ -361,9 +386,15 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
     assert_eq!(status, 201, "{answer}");
 
     // The legitimate chargers connect before any attack.
-    let mut legit1 = upgrade(ocpp, "127.0.0.1", "LEGIT-1", "ocpp1.6", Some(("LEGIT-1", LEGIT_PASSWORD)))
-        .await
-        .expect("LEGIT-1 connects");
+    let mut legit1 = upgrade(
+        ocpp,
+        "127.0.0.1",
+        "LEGIT-1",
+        "ocpp1.6",
+        Some(("LEGIT-1", LEGIT_PASSWORD)),
+    )
+    .await
+    .expect("LEGIT-1 connects");
     let boot = exchange(
         &mut legit1,
         r#"[2,"boot","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#.into(),
@@ -375,17 +406,25 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
         r#"[2,"start","StartTransaction",{"connectorId":1,"idTag":"TAG-LEGIT","meterStart":0,"timestamp":"2026-11-21T10:00:00Z"}]"#.into(),
     )
     .await;
-    let transaction = started[2]["transactionId"].as_i64().expect("a transaction id");
+    let transaction = started[2]["transactionId"]
+        .as_i64()
+        .expect("a transaction id");
     let mut legit2 = upgrade(ocpp, "127.0.0.1", "LEGIT-2", "ocpp1.6", None)
         .await
         .expect("LEGIT-2 connects");
     let stop = Arc::new(AtomicBool::new(false));
     let (tally1, tally2) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
-    let legit1 = tokio::spawn(legit_meter_loop(legit1, transaction, stop.clone(), tally1.clone()));
+    let legit1 = tokio::spawn(legit_meter_loop(
+        legit1,
+        transaction,
+        stop.clone(),
+        tally1.clone(),
+    ));
     let legit2 = {
         let boot = exchange(
             &mut legit2,
-            r#"[2,"boot","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#.into(),
+            r#"[2,"boot","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#
+                .into(),
         )
         .await;
         assert_eq!(boot[2]["status"], "Accepted");
@@ -410,12 +449,17 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
                         break;
                     }
                     let mut buf = [0u8; 256];
-                    match tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf)).await {
+                    match tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf))
+                        .await
+                    {
                         Ok(Ok(0) | Err(_)) => break,
                         Ok(Ok(_)) => panic!("a partial request got an answer"),
                         Err(_) => {}
                     }
-                    assert!(started.elapsed() < Duration::from_secs(5), "slowloris not cut off");
+                    assert!(
+                        started.elapsed() < Duration::from_secs(5),
+                        "slowloris not cut off"
+                    );
                 }
                 started.elapsed()
             })
@@ -424,7 +468,10 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
 
     // 3. Malformed upgrade requests and frames.
     let mut garbage = tcp_from("127.0.0.6", ocpp).await;
-    garbage.write_all(b"\x16\x03\x01garbage\r\n\r\n").await.unwrap();
+    garbage
+        .write_all(b"\x16\x03\x01garbage\r\n\r\n")
+        .await
+        .unwrap();
     assert!(http_head(&mut garbage).await.starts_with("HTTP/1.1 400"));
     let mut malformed = upgrade(ocpp, "127.0.0.6", "ATTACKER-FRAMES", "ocpp1.6", None)
         .await
@@ -434,7 +481,10 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
         assert_eq!(answer[0], 4, "CALLERROR for {junk}: {answer}");
     }
     // 4. An oversize frame (over the 64 KiB default): that connection is closed with 1009.
-    let big = format!(r#"[2,"big","DataTransfer",{{"vendorId":"{}"}}]"#, "x".repeat(100_000));
+    let big = format!(
+        r#"[2,"big","DataTransfer",{{"vendorId":"{}"}}]"#,
+        "x".repeat(100_000)
+    );
     malformed.send(Message::text(big)).await.unwrap();
     assert_eq!(close_code(&mut malformed).await, Some(1009));
 
@@ -481,45 +531,90 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
         assert_eq!(answer[1], format!("f{n}"), "flood answered in order");
     }
     // 50 at once, then 250 at 100/s.
-    assert!(flood_started.elapsed() >= Duration::from_secs(2), "{:?}", flood_started.elapsed());
+    assert!(
+        flood_started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        flood_started.elapsed()
+    );
 
     // 7. The legitimate chargers' identities from another address without credentials:
     //    LEGIT-1 has a password (401), LEGIT-2 has none but is live (409). Neither is evicted.
-    assert_eq!(upgrade(ocpp, "127.0.0.2", "LEGIT-1", "ocpp1.6", None).await.err(), Some(401));
-    assert_eq!(upgrade(ocpp, "127.0.0.2", "LEGIT-2", "ocpp1.6", None).await.err(), Some(409));
+    assert_eq!(
+        upgrade(ocpp, "127.0.0.2", "LEGIT-1", "ocpp1.6", None)
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        upgrade(ocpp, "127.0.0.2", "LEGIT-2", "ocpp1.6", None)
+            .await
+            .err(),
+        Some(409)
+    );
 
     // 8. Password brute force on VICTIM from 127.0.0.5: five failures lock it, then even
     //    the right password is refused until the lock ends; another identity is unaffected.
     for n in 0..5 {
         let guess = format!("guess-{n}");
         assert_eq!(
-            upgrade(ocpp, "127.0.0.5", "VICTIM", "ocpp1.6", Some(("VICTIM", &guess))).await.err(),
+            upgrade(
+                ocpp,
+                "127.0.0.5",
+                "VICTIM",
+                "ocpp1.6",
+                Some(("VICTIM", &guess))
+            )
+            .await
+            .err(),
             Some(401)
         );
     }
     let locked_at = Instant::now();
     assert_eq!(
-        upgrade(ocpp, "127.0.0.5", "VICTIM", "ocpp1.6", Some(("VICTIM", VICTIM_PASSWORD))).await.err(),
+        upgrade(
+            ocpp,
+            "127.0.0.5",
+            "VICTIM",
+            "ocpp1.6",
+            Some(("VICTIM", VICTIM_PASSWORD))
+        )
+        .await
+        .err(),
         Some(429),
         "locked: the right password is refused too"
     );
-    let other = upgrade(ocpp, "127.0.0.5", "OTHER", "ocpp1.6", Some(("OTHER", OTHER_PASSWORD)))
-        .await
-        .expect("another identity is unaffected");
+    let other = upgrade(
+        ocpp,
+        "127.0.0.5",
+        "OTHER",
+        "ocpp1.6",
+        Some(("OTHER", OTHER_PASSWORD)),
+    )
+    .await
+    .expect("another identity is unaffected");
     drop(other);
     tokio::time::sleep_until(
         (locked_at + Duration::from_secs(LOCKOUT_SECONDS) + Duration::from_millis(300)).into(),
     )
     .await;
-    let victim = upgrade(ocpp, "127.0.0.5", "VICTIM", "ocpp1.6", Some(("VICTIM", VICTIM_PASSWORD)))
-        .await
-        .expect("the right password works once the lock has ended");
+    let victim = upgrade(
+        ocpp,
+        "127.0.0.5",
+        "VICTIM",
+        "ocpp1.6",
+        Some(("VICTIM", VICTIM_PASSWORD)),
+    )
+    .await
+    .expect("the right password works once the lock has ended");
     drop(victim);
 
     // The flood and the slow clients were cut off by the handshake timeout.
     for slow in slowloris {
         let took = slow.await.unwrap();
-        assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
     }
     drop(flood);
 
@@ -530,13 +625,20 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
     let sent1 = tally1.sent.load(Ordering::Relaxed);
     assert!(sent1 >= 50, "LEGIT-1 sent {sent1}");
     assert_eq!(tally1.answered.load(Ordering::Relaxed), sent1);
-    assert_eq!(tally2.answered.load(Ordering::Relaxed), tally2.sent.load(Ordering::Relaxed));
+    assert_eq!(
+        tally2.answered.load(Ordering::Relaxed),
+        tally2.sent.load(Ordering::Relaxed)
+    );
     let last = exchange(&mut legit1, r#"[2,"hb","Heartbeat",{}]"#.into()).await;
     assert_eq!(last[0], 3, "LEGIT-1 is still connected");
     let last = exchange(&mut legit2, r#"[2,"hb","Heartbeat",{}]"#.into()).await;
     assert_eq!(last[0], 3, "LEGIT-2 is still connected");
     let (status, stored) = server
-        .api(Method::GET, &format!("/api/v1/transactions/{transaction}"), None)
+        .api(
+            Method::GET,
+            &format!("/api/v1/transactions/{transaction}"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{stored}");
     assert_eq!(
@@ -550,37 +652,85 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
 
     // The security log recorded each attack.
     let has = |kind: &'static str| move |items: &[Value]| types(items).contains(&kind);
-    server.security_events("type=TooManyHandshakes", has("TooManyHandshakes")).await;
-    let timeouts = server.security_events("type=HandshakeTimeout", |items| {
-        let from = |ip: &str| items.iter().any(|e| e["remote_addr"].as_str().unwrap().starts_with(ip));
-        from("127.0.0.3:") && from("127.0.0.4:")
-    })
-    .await;
+    server
+        .security_events("type=TooManyHandshakes", has("TooManyHandshakes"))
+        .await;
+    let timeouts = server
+        .security_events("type=HandshakeTimeout", |items| {
+            let from = |ip: &str| {
+                items
+                    .iter()
+                    .any(|e| e["remote_addr"].as_str().unwrap().starts_with(ip))
+            };
+            from("127.0.0.3:") && from("127.0.0.4:")
+        })
+        .await;
     assert!(timeouts.iter().all(|e| e["source"] == "ampere"));
-    server.security_events("type=MalformedHandshake", has("MalformedHandshake")).await;
-    let too_big = server.security_events("type=MessageTooBig", has("MessageTooBig")).await;
+    server
+        .security_events("type=MalformedHandshake", has("MalformedHandshake"))
+        .await;
+    let too_big = server
+        .security_events("type=MessageTooBig", has("MessageTooBig"))
+        .await;
     assert_eq!(too_big[0]["charger_id"], "ATTACKER-FRAMES");
-    let bombs = server.security_events("type=CompressionBomb", has("CompressionBomb")).await;
+    let bombs = server
+        .security_events("type=CompressionBomb", has("CompressionBomb"))
+        .await;
     assert_eq!(bombs[0]["charger_id"], "ATTACKER-BOMB");
-    let limited = server.security_events("type=RateLimited&charger_id=ATTACKER-FAST", has("RateLimited")).await;
+    let limited = server
+        .security_events(
+            "type=RateLimited&charger_id=ATTACKER-FAST",
+            has("RateLimited"),
+        )
+        .await;
     assert_eq!(limited.len(), 1);
     let duplicate = server
-        .security_events("type=DuplicateConnection&charger_id=LEGIT-2", has("DuplicateConnection"))
+        .security_events(
+            "type=DuplicateConnection&charger_id=LEGIT-2",
+            has("DuplicateConnection"),
+        )
         .await;
-    assert!(duplicate[0]["remote_addr"].as_str().unwrap().starts_with("127.0.0.2:"));
-    assert_eq!(duplicate[0]["detail"]["resolution"], "refused (the live connection answered a ping)");
+    assert!(
+        duplicate[0]["remote_addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.2:")
+    );
+    assert_eq!(
+        duplicate[0]["detail"]["resolution"],
+        "refused (the live connection answered a ping)"
+    );
     let impostor = server
-        .security_events("type=AuthenticationFailed&charger_id=LEGIT-1", has("AuthenticationFailed"))
+        .security_events(
+            "type=AuthenticationFailed&charger_id=LEGIT-1",
+            has("AuthenticationFailed"),
+        )
         .await;
-    assert_eq!(impostor[0]["detail"]["reason"], "missing or unreadable Basic credentials");
+    assert_eq!(
+        impostor[0]["detail"]["reason"],
+        "missing or unreadable Basic credentials"
+    );
     let failed = server
-        .security_events("type=AuthenticationFailed&charger_id=VICTIM", |items| items.len() >= 5)
+        .security_events("type=AuthenticationFailed&charger_id=VICTIM", |items| {
+            items.len() >= 5
+        })
         .await;
     assert_eq!(failed.len(), 5);
-    assert!(failed.iter().all(|e| e["detail"]["reason"] == "wrong password"));
-    let lockouts = server.security_events("type=LockedOut&charger_id=VICTIM", has("LockedOut")).await;
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["detail"]["reason"] == "wrong password")
+    );
+    let lockouts = server
+        .security_events("type=LockedOut&charger_id=VICTIM", has("LockedOut"))
+        .await;
     assert_eq!(lockouts[0]["detail"]["scope"], "identity");
-    server.security_events("type=LockedOutAttempt&charger_id=VICTIM", has("LockedOutAttempt")).await;
+    server
+        .security_events(
+            "type=LockedOutAttempt&charger_id=VICTIM",
+            has("LockedOutAttempt"),
+        )
+        .await;
     assert!(
         server
             .security_events("charger_id=LEGIT-1&source=ampere", |_| true)
@@ -609,7 +759,11 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
     let server = Served::start();
     use reqwest::Method;
     let (status, created) = server
-        .api(Method::POST, "/api/v1/api-tokens", Some(json!({"name": "grafana", "role": "viewer"})))
+        .api(
+            Method::POST,
+            "/api/v1/api-tokens",
+            Some(json!({"name": "grafana", "role": "viewer"})),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let viewer = created["token"].as_str().unwrap().to_owned();
@@ -623,23 +777,42 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
             }
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
-            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
+            let body: Value =
+                serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
             (status, body)
         }
     };
 
     // A 1.6 charger reports a security event; a wrong password adds one of Ampere's own.
     let (status, _) = server
-        .api(Method::POST, "/api/v1/chargers", Some(json!({"id": "CP-SEC", "password": LEGIT_PASSWORD})))
+        .api(
+            Method::POST,
+            "/api/v1/chargers",
+            Some(json!({"id": "CP-SEC", "password": LEGIT_PASSWORD})),
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(
-        upgrade(server.ocpp, "127.0.0.7", "CP-SEC", "ocpp1.6", Some(("CP-SEC", "wrong"))).await.err(),
+        upgrade(
+            server.ocpp,
+            "127.0.0.7",
+            "CP-SEC",
+            "ocpp1.6",
+            Some(("CP-SEC", "wrong"))
+        )
+        .await
+        .err(),
         Some(401)
     );
-    let mut charger = upgrade(server.ocpp, "127.0.0.1", "CP-SEC", "ocpp1.6", Some(("CP-SEC", LEGIT_PASSWORD)))
-        .await
-        .expect("connects");
+    let mut charger = upgrade(
+        server.ocpp,
+        "127.0.0.1",
+        "CP-SEC",
+        "ocpp1.6",
+        Some(("CP-SEC", LEGIT_PASSWORD)),
+    )
+    .await
+    .expect("connects");
     let answer = exchange(
         &mut charger,
         r#"[2,"s1","SecurityEventNotification",{"type":"TamperDetectionActivated","timestamp":"2026-11-21T09:59:00Z","techInfo":"door"}]"#.into(),
@@ -648,7 +821,11 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
     assert_eq!(answer, json!([3, "s1", {}]));
 
     // Stored before the answer: visible at once, for a viewer.
-    let (status, page) = get("/api/v1/security-events?source=charger".into(), Some(viewer.clone())).await;
+    let (status, page) = get(
+        "/api/v1/security-events?source=charger".into(),
+        Some(viewer.clone()),
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -663,12 +840,24 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
         .await;
     assert_eq!(ampere[0]["type"], "AuthenticationFailed");
     assert_eq!(ampere[0]["detail"]["reason"], "wrong password");
-    assert!(ampere[0]["remote_addr"].as_str().unwrap().starts_with("127.0.0.7:"));
+    assert!(
+        ampere[0]["remote_addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.7:")
+    );
 
     // Both in one log, newest first, paged by cursor.
-    let (_, first) = get("/api/v1/security-events?charger_id=CP-SEC&limit=1".into(), Some(viewer.clone())).await;
+    let (_, first) = get(
+        "/api/v1/security-events?charger_id=CP-SEC&limit=1".into(),
+        Some(viewer.clone()),
+    )
+    .await;
     assert_eq!(first["items"].as_array().unwrap().len(), 1);
-    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
     let (_, second) = get(
         format!("/api/v1/security-events?charger_id=CP-SEC&limit=1&cursor={cursor}"),
         Some(viewer.clone()),
@@ -691,7 +880,11 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
         "limit=0",
         "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
     ] {
-        let (status, problem) = get(format!("/api/v1/security-events?{bad}"), Some(viewer.clone())).await;
+        let (status, problem) = get(
+            format!("/api/v1/security-events?{bad}"),
+            Some(viewer.clone()),
+        )
+        .await;
         assert_eq!(status, 400, "{bad}: {problem}");
         assert!(problem["detail"].is_string(), "{bad}: {problem}");
     }

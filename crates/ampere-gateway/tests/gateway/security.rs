@@ -79,9 +79,7 @@ async fn brute_force_locks_the_identity_even_against_the_right_password() {
         assert_eq!(status, 401);
     }
     // The third failure is still a 401; it starts the lock.
-    let (status, _) = gw
-        .refused_status("/ocpp/CP-BF", "ocpp1.6", None)
-        .await;
+    let (status, _) = gw.refused_status("/ocpp/CP-BF", "ocpp1.6", None).await;
     assert_eq!(status, 401);
     // Locked: even the right password is refused, and no password is checked.
     match gw
@@ -120,7 +118,10 @@ async fn brute_force_locks_the_identity_even_against_the_right_password() {
     let locked = events.of(SecurityEventKind::LockedOut);
     assert_eq!(locked.len(), 1);
     assert_eq!(locked[0].charger_id.as_ref().unwrap().as_str(), "CP-BF");
-    assert_eq!(Recorder::detail(&locked[0], "scope").as_deref(), Some("identity"));
+    assert_eq!(
+        Recorder::detail(&locked[0], "scope").as_deref(),
+        Some("identity")
+    );
     assert_eq!(events.of(SecurityEventKind::LockedOutAttempt).len(), 1);
 
     // When the lock ends, the right password works again.
@@ -152,7 +153,9 @@ fn keep_reading(client: Client) -> (Writer, tokio::sync::mpsc::UnboundedReceiver
 }
 
 /// The next text message from a background reader, as JSON.
-async fn next_text(receiver: &mut tokio::sync::mpsc::UnboundedReceiver<Message>) -> serde_json::Value {
+async fn next_text(
+    receiver: &mut tokio::sync::mpsc::UnboundedReceiver<Message>,
+) -> serde_json::Value {
     loop {
         match within(receiver.recv()).await {
             Some(Message::Text(text)) => return serde_json::from_str(&text).unwrap(),
@@ -260,7 +263,10 @@ async fn slow_handshakes_time_out_and_floods_are_capped_per_address() {
         let mut buf = [0u8; 64];
         if let Ok(read) = tokio::time::timeout(Duration::from_millis(20), slow.read(&mut buf)).await
         {
-            assert!(matches!(read, Ok(0) | Err(_)), "no answer to a partial request");
+            assert!(
+                matches!(read, Ok(0) | Err(_)),
+                "no answer to a partial request"
+            );
             closed = true;
             break;
         }
@@ -306,10 +312,17 @@ async fn a_fast_charger_is_slowed_down_and_loses_nothing() {
         send(&mut client, format!(r#"[2,"m{n}","Echo",{{"n":{n}}}]"#)).await;
     }
     for n in 0..30 {
-        assert_eq!(recv(&mut client).await, json!([3, format!("m{n}"), {"n": n}]));
+        assert_eq!(
+            recv(&mut client).await,
+            json!([3, format!("m{n}"), {"n": n}])
+        );
     }
     // 5 at once, then 25 at 50/s.
-    assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
     let limited = events.of(SecurityEventKind::RateLimited);
     assert_eq!(limited.len(), 1, "one report per held-back stretch");
     assert_eq!(limited[0].charger_id.as_ref().unwrap().as_str(), "CP-FAST");
@@ -419,7 +432,10 @@ async fn compressed_messages_are_inflated_and_answered() {
     );
     let call = br#"[2,"z1","Echo",{"text":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]"#;
     // RSV1 + FIN + text.
-    socket.write_all(&frame(0xC1, &compress(call))).await.unwrap();
+    socket
+        .write_all(&frame(0xC1, &compress(call)))
+        .await
+        .unwrap();
     // An uncompressed message on the same connection is fine too.
     socket
         .write_all(&frame(0x81, br#"[2,"z2","Echo",{}]"#))
@@ -466,14 +482,14 @@ async fn a_compression_bomb_is_closed_with_1009_and_reported() {
 #[tokio::test]
 async fn without_an_offer_nothing_is_negotiated() {
     let (gw, _) = gateway_with(test_config()).await;
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        gw.url("/ocpp/CP-PLAIN"),
-    )
-    .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "ocpp1.6".parse().unwrap(),
-    );
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            gw.url("/ocpp/CP-PLAIN"),
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
     let (_client, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert!(response.headers().get("Sec-WebSocket-Extensions").is_none());
 }

@@ -61,7 +61,10 @@ mod tests {
         assert_eq!(logged.len(), 1);
         let event = &logged[0].event;
         assert_eq!(event.source, ampere_domain::SecurityEventSource::Charger);
-        assert_eq!(event.charger_id.as_deref(), Some(crate::testing::charger_id().as_str()));
+        assert_eq!(
+            event.charger_id.as_deref(),
+            Some(crate::testing::charger_id().as_str())
+        );
         assert_eq!(event.event_type, "TamperDetectionActivated");
         assert_eq!(event.occurred_at, Some(at("2026-01-01T11:58:00Z")));
         assert_eq!(event.tech_info.as_deref(), Some("lid open"));
