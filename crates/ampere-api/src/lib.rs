@@ -21,6 +21,7 @@
 
 pub mod api_tokens;
 pub mod auth;
+pub mod charger_reports;
 pub mod certificates;
 pub mod charger_call;
 pub mod chargers;
@@ -156,6 +157,7 @@ pub fn router(state: ApiState) -> axum::Router {
             axum::routing::delete(charging_profiles::clear),
         )
         .route("/chargers/{id}/device-model", get(device_model::get))
+        .route("/chargers/{id}/reports", get(charger_reports::list))
         .route("/id-tokens", post(id_tokens::create).get(id_tokens::list))
         .route("/id-tokens/import", post(id_tokens::import))
         .route(
@@ -230,6 +232,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         commands::command, commands::raw,
         certificates::list, certificates::install, certificates::delete, certificates::installed_ids,
         credentials::password, credentials::security_profile, credentials::credentials, device_model::get,
+        charger_reports::list,
         events::events,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete, webhooks::deliveries,
         message_log::messages,
@@ -260,6 +263,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         commands::GetTransactionStatusBody, commands::CostUpdatedBody,
         device_model::DeviceModelView, device_model::ComponentView, device_model::VariableView,
         device_model::AttributeView, device_model::CharacteristicsView,
+        charger_reports::ChargerReportView, charger_reports::ChargerReports,
         events::Event, events::EventType,
         firmware::FirmwareView, firmware::FirmwarePage, firmware::FirmwareUpdateBody,
         firmware::FirmwareUpdateView, firmware::FirmwareUpdatePage, firmware::FirmwareUpdateAnswer,

@@ -1426,3 +1426,63 @@ async fn transactions_are_listed_by_start_time() {
         .await
         .problem(400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_information_parts_are_kept_as_the_chargers_reports() {
+    let server = ApiServer::start(5);
+    let mut charger = server.charger("CW-CI", "ocpp2.0.1").await;
+    let (frame, _, reply) = exchange(
+        &server,
+        &mut charger,
+        "CW-CI",
+        "customer-information",
+        &json!({"request_id": 51, "customer_identifier": "cust-7"}),
+        Ok(&accepted()),
+    )
+    .await;
+    assert_eq!(frame[2], "CustomerInformation");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let parts = [
+        json!({"data": "name: A. Driver", "tbc": true, "seqNo": 0, "generatedAt": "2026-01-01T10:00:00Z", "requestId": 51}),
+        json!({"data": "tokens: TAG1", "seqNo": 1, "generatedAt": "2026-01-01T10:00:01Z", "requestId": 51}),
+    ];
+    for (n, part) in parts.iter().enumerate() {
+        let frame = json!([2, format!("ci-{n}"), "NotifyCustomerInformation", part]);
+        let answer = charger.exchange(&frame.to_string()).await;
+        assert_eq!(answer[0], 3, "{answer}");
+    }
+    // Another kind the charger sent is not mixed in.
+    let other = json!([2, "hb", "Heartbeat", {}]);
+    assert_eq!(charger.exchange(&other.to_string()).await[0], 3);
+
+    let reports = server
+        .admin(
+            "GET",
+            "/api/v1/chargers/CW-CI/reports?kind=NotifyCustomerInformation",
+            None,
+        )
+        .await;
+    assert_eq!(reports.status, 200, "{}", reports.body);
+    let items = reports.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0]["kind"], "NotifyCustomerInformation");
+    assert_eq!(items[0]["payload"], parts[1], "newest first, as sent");
+    assert_eq!(items[1]["payload"], parts[0]);
+    let one = server
+        .admin("GET", "/api/v1/chargers/CW-CI/reports?limit=1", None)
+        .await
+        .json();
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    server
+        .admin(
+            "GET",
+            "/api/v1/chargers/CW-CI/reports?kind=not%20a%20kind",
+            None,
+        )
+        .await
+        .problem(400);
+    server
+        .admin("GET", "/api/v1/chargers/NOPE/reports", None)
+        .await
+        .problem(404);
+}
