@@ -368,6 +368,13 @@ async fn firmware_goes_from_the_operator_to_chargers_over_http_with_its_progress
         format!("bytes 150000-{}/{}", image.len() - 1, image.len())
     );
     assert_eq!(resumed.bytes().await.unwrap(), image[150_000..]);
+    let head = server.client.head(&location).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        image.len().to_string()
+    );
+    assert_eq!(head.headers()["accept-ranges"].to_str().unwrap(), "bytes");
     let wrong = location.replace(&firmware_id, "AAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(reqwest::get(&wrong).await.unwrap().status(), 404);
 
@@ -804,6 +811,22 @@ async fn diagnostics_and_logs_go_from_chargers_to_the_operator_over_http() {
         .await
         .unwrap();
     assert_eq!(download.bytes().await.unwrap(), log);
+
+    // A 1.6 charger asked for a log type gets the security whitepaper's GetLog.
+    let (frame, _, (status, answer)) = exchange(
+        &server,
+        &operator,
+        &mut cp16,
+        "/api/v1/chargers/LOG-16/diagnostics",
+        json!({"log_type": "SecurityLog"}),
+        Ok(json!({"status": "Rejected"})),
+    )
+    .await;
+    assert_eq!(frame[2], "GetLog", "{frame}");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(frame[3]["logType"], "SecurityLog");
+    assert_eq!(frame[3]["requestId"], answer["diagnostics"]["request_id"]);
+    assert_eq!(answer["diagnostics"]["status"], "Rejected");
 
     // CALLERROR → 502, no answer → 504, offline → 409; viewers may not ask.
     let (_, _, (status, problem)) = exchange(
