@@ -1152,3 +1152,111 @@ async fn serve_demo_runs_a_living_network_inside_the_server() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Faults on demand against a real server: duplicate frames, slow answers, a skewed clock,
+/// connections dropped without a close frame, and a reconnect storm of the whole run. The
+/// network comes back every time and Ampere still stores every session, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_on_demand_leave_every_session_stored_once() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    cli(data_dir.path(), &["id-token", "add", "SIMTOKEN"]);
+    let (mut server, ws, http) = serve_with_api(data_dir.path());
+    let chargers = 6;
+    let sim = Simulation::start(SimConfig {
+        url: format!("{ws}/ocpp"),
+        chargers,
+        versions: VersionMix::parse("mix").expect("mix"),
+        id_prefix: "FLT".into(),
+        password: None,
+        connect_rate: 1000,
+        seed: 9,
+        profile: ChargerProfile {
+            session_interval: Duration::from_millis(300),
+            session_duration: Duration::from_secs(2),
+            meter_interval: Duration::from_millis(400),
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_millis(800),
+            faults: ampere_sim::Faults {
+                duplicate_chance: 0.2,
+                answer_delay: Duration::from_millis(20),
+                clock_skew: chrono::Duration::seconds(-120),
+                drop_every: Some(Duration::from_secs(3)),
+                ..ampere_sim::Faults::default()
+            },
+            ..ChargerProfile::default()
+        },
+    });
+    let connected = |at_least: u64| {
+        let http = http.clone();
+        async move {
+            let (_, page) = api(&http, "GET", "/api/v1/chargers?limit=50", None).await;
+            let online = page["items"].as_array().map_or(0, |items| {
+                items.iter().filter(|c| c["online"] == true).count()
+            });
+            online as u64 >= at_least
+        }
+    };
+    eventually("all chargers online", || connected(u64::from(chargers))).await;
+    let before = sim.summary();
+    sim.storm();
+    // Every charger drops at once and comes back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while sim.summary().connects < before.connects + u64::from(chargers) {
+        assert!(std::time::Instant::now() < deadline, "{}", sim.summary());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eventually("all chargers online after the storm", || {
+        connected(u64::from(chargers))
+    })
+    .await;
+    // Sessions go on after the storm.
+    let stormed = sim.summary().sessions_completed;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while sim.summary().sessions_completed < stormed + u64::from(chargers) {
+        assert!(std::time::Instant::now() < deadline, "{}", sim.summary());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let summary = sim.stop(Duration::from_secs(20)).await;
+    assert!(summary.duplicates_sent > 0, "{summary}");
+    assert!(summary.drops >= u64::from(chargers), "{summary}");
+    assert_eq!(summary.storms, 1, "{summary}");
+    assert_eq!(summary.invalid_answers, 0, "{summary}");
+    assert!(summary.sessions_completed > 0, "{summary}");
+
+    // Every completed session is stored once, with its energy; none twice for a duplicate.
+    eventually("the last sessions stored", || {
+        let http = http.clone();
+        async move {
+            let (_, page) = api(
+                &http,
+                "GET",
+                "/api/v1/transactions?status=completed&limit=500",
+                None,
+            )
+            .await;
+            page["items"].as_array().map_or(0, Vec::len) as u64 >= summary.sessions_completed
+        }
+    })
+    .await;
+    let (_, page) = api(&http, "GET", "/api/v1/transactions?limit=500", None).await;
+    let items = page["items"].as_array().expect("transactions");
+    let completed: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|t| t["status"] == "completed")
+        .collect();
+    assert_eq!(completed.len() as u64, summary.sessions_completed, "{page}");
+    let energy: f64 = completed
+        .iter()
+        .filter_map(|t| t["energy_wh"].as_f64())
+        .sum();
+    assert_eq!(energy as u64, summary.energy_wh);
+    // The skewed clock shows in what was stored: starts two minutes in the past.
+    let first = completed[0]["started_at"].as_str().expect("started_at");
+    let started = chrono::DateTime::parse_from_rfc3339(first).expect("time");
+    assert!(
+        chrono::Utc::now().signed_duration_since(started) > chrono::Duration::seconds(90),
+        "{first}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
