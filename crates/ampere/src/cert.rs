@@ -735,6 +735,64 @@ mod tests {
     }
 
     #[test]
+    fn a_csr_is_read_and_signed_without_the_extensions_it_asks_for() {
+        use ampere_domain::certificates::CsrInspector as _;
+        let dir = tempfile::tempdir().unwrap();
+        init_ca(dir.path(), "Test CA", 30, false).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = common_name("CP-9");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "ACME");
+        // A request that asks to be a CA: it must not get that.
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+
+        let subject = CsrParser.inspect(&csr).unwrap();
+        assert_eq!(subject.common_name.as_deref(), Some("CP-9"));
+        assert_eq!(subject.organisation.as_deref(), Some("ACME"));
+        assert_eq!(
+            subject.key,
+            PublicKeyKind::Ec {
+                curve: "P-256".into()
+            }
+        );
+        let mut tampered = csr.clone().into_bytes();
+        let middle = tampered.len() / 2;
+        tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+        assert!(
+            CsrParser
+                .inspect(&String::from_utf8(tampered).unwrap())
+                .is_err()
+        );
+        assert!(CsrParser.inspect("not pem").is_err());
+
+        let ca = OperatorCa::load(&dir.path().join(CA_CERT), &dir.path().join(CA_KEY)).unwrap();
+        let signed = ca.sign_csr(&csr, 10).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(signed.chain_pem.as_bytes()).unwrap();
+        let leaf = pem.parse_x509().unwrap();
+        assert!(!leaf.is_ca());
+        assert_eq!(leaf.raw_serial_as_string().replace(':', ""), signed.serial);
+        let csr_der = csr_der(&csr).unwrap();
+        let (_, request) = X509CertificationRequest::from_der(&csr_der).unwrap();
+        assert_eq!(
+            leaf.public_key().raw,
+            request.certification_request_info.subject_pki.raw,
+            "the certificate is for the requester's key"
+        );
+        let ca_der = parse(&dir.path().join(CA_CERT));
+        let (_, ca_cert) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
+        leaf.verify_signature(Some(ca_cert.public_key())).unwrap();
+        assert_eq!(
+            describe_chain(&signed.chain_pem).unwrap().serial,
+            signed.serial
+        );
+        assert_eq!(modulus_bits(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(modulus_bits(&[0x01, 0xff]), 9);
+    }
+
+    #[test]
     fn issuing_needs_a_ca() {
         let dir = tempfile::tempdir().unwrap();
         let error = issue_server(dir.path(), &["localhost".into()], &[], 10).unwrap_err();
