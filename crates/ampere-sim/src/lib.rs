@@ -17,11 +17,22 @@
 
 mod answer;
 pub mod bench;
+mod certificates;
 mod charger;
+pub mod charging_profiles;
 pub mod config;
 pub mod curve;
+mod extras;
+pub mod faults;
+mod files;
+pub mod http;
 mod link;
+pub mod local_list;
 pub mod model;
+pub mod outbox;
+pub mod reservations;
+pub mod scenario;
+pub mod tls;
 mod two_x;
 mod v16;
 
@@ -35,7 +46,10 @@ use tokio_util::sync::CancellationToken;
 pub use answer::answer;
 pub use charger::backoff;
 pub use config::{ChargerProfile, MixError, SimConfig, VersionMix, charger_identity};
+pub use faults::Faults;
+pub use http::UploadMethod;
 pub use link::SimError;
+pub use scenario::{Scenario, ScenarioError};
 
 /// Counters of a run, shared by all chargers.
 #[derive(Debug, Default)]
@@ -58,6 +72,18 @@ pub struct Stats {
     pub sessions_completed: AtomicU64,
     /// Energy of the completed sessions, Wh.
     pub energy_wh: AtomicU64,
+    /// Transaction messages queued while offline, and sent from the queue later.
+    pub queued: AtomicU64,
+    pub replayed: AtomicU64,
+    /// Calls sent twice on purpose (same message id).
+    pub duplicates_sent: AtomicU64,
+    /// Connections dropped on purpose (faults and storms).
+    pub drops: AtomicU64,
+    pub offline_periods: AtomicU64,
+    /// Reconnect storms started.
+    pub storms: AtomicU64,
+    /// Firmware downloads and log uploads started.
+    pub transfers: AtomicU64,
 }
 
 impl Stats {
@@ -84,6 +110,13 @@ impl Stats {
             sessions_started: get(&self.sessions_started),
             sessions_completed: get(&self.sessions_completed),
             energy_wh: get(&self.energy_wh),
+            queued: get(&self.queued),
+            replayed: get(&self.replayed),
+            duplicates_sent: get(&self.duplicates_sent),
+            drops: get(&self.drops),
+            offline_periods: get(&self.offline_periods),
+            storms: get(&self.storms),
+            transfers: get(&self.transfers),
         }
     }
 }
@@ -106,6 +139,13 @@ pub struct Summary {
     pub sessions_started: u64,
     pub sessions_completed: u64,
     pub energy_wh: u64,
+    pub queued: u64,
+    pub replayed: u64,
+    pub duplicates_sent: u64,
+    pub drops: u64,
+    pub offline_periods: u64,
+    pub storms: u64,
+    pub transfers: u64,
 }
 
 impl std::fmt::Display for Summary {
@@ -130,7 +170,27 @@ impl std::fmt::Display for Summary {
             self.sessions_completed,
             self.energy_wh as f64 / 1000.0,
             self.authorizations_refused,
-        )
+        )?;
+        // Fault counters only when faults were asked for.
+        if self.queued + self.duplicates_sent + self.drops + self.offline_periods + self.storms
+            > 0
+        {
+            write!(
+                f,
+                ", faults: dropped {} / offline {} / storms {} / duplicates {}, queued {} \
+                 (replayed {})",
+                self.drops,
+                self.offline_periods,
+                self.storms,
+                self.duplicates_sent,
+                self.queued,
+                self.replayed,
+            )?;
+        }
+        if self.transfers > 0 {
+            write!(f, ", file transfers {}", self.transfers)?;
+        }
+        Ok(())
     }
 }
 
@@ -145,22 +205,66 @@ impl Simulation {
     /// Starts `config.chargers` chargers, opening at most `config.connect_rate`
     /// connections per second; they run until [`Simulation::stop`].
     pub fn start(config: SimConfig) -> Self {
+        let profile = Arc::new(config.profile.clone());
+        let chargers = (0..config.chargers)
+            .map(|index| {
+                let version = config.versions.version_for(index, config.chargers);
+                let id = charger_identity(&config.id_prefix, index);
+                (id, version, profile.clone(), Vec::new())
+            })
+            .collect();
+        Self::launch(&config, chargers)
+    }
+
+    /// Runs `scenario`: each group's chargers with their script, the run's URL, password,
+    /// profile and faults.
+    pub fn start_scenario(config: SimConfig, scenario: &Scenario) -> Self {
+        let mut chargers = Vec::new();
+        for group in &scenario.groups {
+            let mut profile = config.profile.clone();
+            if !group.auto_sessions {
+                // Drivers come from the script only, and stay until it stops them.
+                profile.session_interval = Duration::from_secs(86_400 * 365);
+                profile.session_duration = Duration::from_secs(86_400 * 365);
+            }
+            let profile = Arc::new(profile);
+            let version = VersionMix::parse(&group.version)
+                .map(|mix| mix.version_for(0, 1))
+                .unwrap_or(ampere_ocpp::OcppVersion::V16);
+            let prefix = group.id_prefix.as_deref().unwrap_or(&config.id_prefix);
+            for n in 0..group.count {
+                let id = charger_identity(prefix, group.first.saturating_sub(1) + n);
+                chargers.push((id, version, profile.clone(), group.steps.clone()));
+            }
+        }
+        Self::launch(&config, chargers)
+    }
+
+    fn launch(
+        config: &SimConfig,
+        chargers: Vec<(
+            String,
+            ampere_ocpp::OcppVersion,
+            Arc<ChargerProfile>,
+            Vec<scenario::Step>,
+        )>,
+    ) -> Self {
         let shared = Arc::new(charger::Shared {
             url: config.url.clone(),
             password: config.password.clone(),
             stats: Stats::default(),
+            storm: tokio::sync::watch::channel(0).0,
         });
-        let profile = Arc::new(config.profile.clone());
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let pace = Duration::from_secs(1) / config.connect_rate.max(1);
-        for index in 0..config.chargers {
-            let version = config.versions.version_for(index, config.chargers);
-            let id = charger_identity(&config.id_prefix, index);
+        for (index, (id, version, profile, script)) in chargers.into_iter().enumerate() {
+            let index = index as u32;
             // Each charger draws from its own stream, so one charger's behaviour does not
             // depend on how many others run.
             let seed = config.seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let station = model::Station::new(id, version, profile.clone(), seed);
+            let mut station = model::Station::new(id, version, profile, seed);
+            station.script = script.into();
             let delay = pace * index;
             let shared = shared.clone();
             let stop = stop.clone();
@@ -172,11 +276,34 @@ impl Simulation {
                 charger::run(station, shared, stop).await;
             });
         }
+        if let Some(every) = config.profile.faults.storm_every {
+            let shared = shared.clone();
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                let mut ticker = tokio::time::interval(every);
+                ticker.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = ticker.tick() => {
+                            Stats::add(&shared.stats.storms, 1);
+                            shared.storm.send_modify(|n| *n += 1);
+                        }
+                    }
+                }
+            });
+        }
         Self {
             shared,
             tasks,
             stop,
         }
+    }
+
+    /// Every charger drops its connection now and reconnects (a reconnect storm).
+    pub fn storm(&self) {
+        Stats::add(&self.shared.stats.storms, 1);
+        self.shared.storm.send_modify(|n| *n += 1);
     }
 
     /// The counters so far.
