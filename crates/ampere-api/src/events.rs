@@ -55,16 +55,21 @@ pub enum EventType {
     Meter,
     /// A command sent through the API and its outcome.
     Command,
+    /// A security event: reported by a charger (`SecurityEventNotification`) or seen by
+    /// Ampere (failed logins, lockouts, duplicate identities, floods...), as in the security
+    /// log.
+    Security,
 }
 
 impl EventType {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Connection,
         Self::Boot,
         Self::Status,
         Self::Transaction,
         Self::Meter,
         Self::Command,
+        Self::Security,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +80,7 @@ impl EventType {
             Self::Transaction => "transaction",
             Self::Meter => "meter",
             Self::Command => "command",
+            Self::Security => "security",
         }
     }
 
@@ -336,6 +342,15 @@ pub fn derive(
     let v16 = version == OcppVersion::V16;
     let field = |v: &Value, key: &str| v.get(key).cloned().unwrap_or(Value::Null);
     match action {
+        "SecurityEventNotification" => events.push((
+            EventType::Security,
+            json!({
+                "source": "charger",
+                "type": field(request, "type"),
+                "occurred_at": field(request, "timestamp"),
+                "tech_info": field(request, "techInfo"),
+            }),
+        )),
         "BootNotification" => {
             let station = if v16 {
                 request.clone()
@@ -486,7 +501,7 @@ pub struct EventQuery {
     /// Only this charger's events.
     pub charger_id: Option<String>,
     /// Only these types, comma-separated: connection, boot, status, transaction, meter,
-    /// command.
+    /// command, security.
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub types: Option<String>,
@@ -591,7 +606,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// `transaction` `{event: started|updated|ended, transaction_id, evse_id, connector_id, …,
 /// transaction: {…, meter_start_wh, meter_stop_wh, energy_wh}}`; `meter` `{transaction_id,
 /// evse_id, connector_id, meter_values}`; `command` `{command, request, status, response |
-/// problem}`. A client that fell too far behind gets `event: lagged` with `{missed: N}`.
+/// problem}`; `security` `{source: charger|ampere, type, …}` (as in the security log). A
+/// client that fell too far behind gets `event: lagged` with `{missed: N}`.
 /// A comment line is sent every 15 s to keep the connection open. Only events published
 /// while connected are sent.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventQuery),

@@ -29,6 +29,7 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/id-tokens/{id_token}", &["delete", "get", "patch"]),
         ("/api/v1/transactions", &["get"]),
         ("/api/v1/transactions/{id}", &["get"]),
+        ("/api/v1/security-events", &["get"]),
         ("/api/v1/reservations", &["get", "post"]),
         ("/api/v1/reservations/{id}", &["delete", "get"]),
         ("/api/v1/charging-profiles", &["get", "post"]),

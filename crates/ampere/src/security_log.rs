@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ampere_api::events::{EventBus, EventType};
 use ampere_domain::security_log::EVENTS_DROPPED;
 use ampere_domain::{SecurityEvent, SecurityEventSource, SecurityLogService};
 use ampere_gateway::{GatewaySecurityEvent, SecurityEvents};
@@ -60,16 +61,18 @@ fn to_domain(event: GatewaySecurityEvent) -> SecurityEvent {
 }
 
 /// Starts the writer; returns the gateway's sink and the writer task, which ends (after
-/// storing what is queued) when every clone of the sink is dropped.
-pub fn start(log: SecurityLogService) -> (SecurityLogSink, JoinHandle<()>) {
+/// storing what is queued) when every clone of the sink is dropped. Stored events are also
+/// published on the live event bus (type `security`).
+pub fn start(log: SecurityLogService, events: EventBus) -> (SecurityLogSink, JoinHandle<()>) {
     let (queue, receiver) = mpsc::channel(QUEUE_LEN);
     let dropped = Arc::new(AtomicU64::new(0));
-    let writer = tokio::spawn(write_batches(log, receiver, dropped.clone()));
+    let writer = tokio::spawn(write_batches(log, events, receiver, dropped.clone()));
     (SecurityLogSink { queue, dropped }, writer)
 }
 
 async fn write_batches(
     log: SecurityLogService,
+    events: EventBus,
     mut receiver: mpsc::Receiver<SecurityEvent>,
     dropped: Arc<AtomicU64>,
 ) {
@@ -89,10 +92,33 @@ async fn write_batches(
                 detail: json!({ "dropped": lost }),
             });
         }
-        if let Err(error) = log.record_batch(&batch).await {
-            tracing::error!(%error, events = batch.len(), "cannot store security events");
-            dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        match log.record_batch(&batch).await {
+            Ok(ids) => publish(&events, &batch, &ids),
+            Err(error) => {
+                tracing::error!(%error, events = batch.len(), "cannot store security events");
+                dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
         }
         batch.clear();
+    }
+}
+
+/// Publishes stored events on the live bus (only built when someone listens).
+fn publish(events: &EventBus, batch: &[SecurityEvent], ids: &[i64]) {
+    if !events.has_subscribers() {
+        return;
+    }
+    for (event, id) in batch.iter().zip(ids) {
+        events.publish(
+            event.charger_id.as_deref().unwrap_or(""),
+            EventType::Security,
+            json!({
+                "source": event.source.as_str(),
+                "type": event.event_type,
+                "security_event_id": id,
+                "remote_addr": event.remote_addr,
+                "detail": event.detail,
+            }),
+        );
     }
 }

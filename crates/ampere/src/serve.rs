@@ -59,7 +59,7 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
     // The gateway's security events reach the security log through a queue and a batch
     // writer, so a slow database never holds up a handshake.
     let (security_sink, security_writer) =
-        crate::security_log::start(services.security_log.clone());
+        crate::security_log::start(services.security_log.clone(), events.clone());
     let gateway = Gateway::bind(
         GatewayConfig {
             tls,

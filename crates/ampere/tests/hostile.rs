@@ -783,6 +783,16 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
         }
     };
 
+    // Live: both kinds of security event also stream as server-sent events.
+    let mut live = server
+        .client
+        .get(format!("{}/api/v1/events?type=security", server.http))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+
     // A 1.6 charger reports a security event; a wrong password adds one of Ampere's own.
     let (status, _) = server
         .api(
@@ -819,6 +829,20 @@ async fn the_security_log_api_reads_charger_and_ampere_events() {
     )
     .await;
     assert_eq!(answer, json!([3, "s1", {}]));
+
+    let mut streamed = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(streamed.contains("TamperDetectionActivated")
+        && streamed.contains("AuthenticationFailed"))
+    {
+        let chunk = tokio::time::timeout_at(deadline.into(), live.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("security events streamed in time: {streamed}"))
+            .unwrap()
+            .expect("stream open");
+        streamed.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(streamed.contains("event: security"), "{streamed}");
 
     // Stored before the answer: visible at once, for a viewer.
     let (status, page) = get(
