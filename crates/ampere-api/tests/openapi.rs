@@ -23,6 +23,8 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/chargers/{id}/status-history", &["get"]),
         ("/api/v1/chargers/{id}/commands/{command}", &["post"]),
         ("/api/v1/chargers/{id}/ocpp/{action}", &["post"]),
+        ("/api/v1/chargers/{id}/device-model", &["get"]),
+        ("/api/v1/chargers/{id}/reports", &["get"]),
         ("/api/v1/events", &["get"]),
         ("/api/v1/id-tokens", &["get", "post"]),
         ("/api/v1/id-tokens/import", &["post"]),
