@@ -174,12 +174,12 @@ pub async fn run(config: Config, demo: crate::sim::DemoArgs) -> anyhow::Result<(
         Ok(Err(error)) => tracing::error!(%error, "HTTP server failed"),
         Err(error) => tracing::error!(%error, "HTTP server task failed"),
     }
+    // The gateway is gone, and with it the last sender: the writer stores what is queued.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), security_writer).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
-    // The gateway is gone, and with it the last sender: the writer stores what is queued.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), security_writer).await;
 
 /// On SIGHUP, reads `--tls-cert` and `--tls-key` again and switches the TLS listener to them
 /// (after a renewal, e.g. `ampere cert server`) without dropping a charger. A bad pair is
