@@ -226,25 +226,42 @@ async fn api(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (status, text) = api_raw(base, method, path, "application/json", body.into_bytes()).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// One HTTP/1.1 request with the admin token and a body of any type; the status and the
+/// body as text.
+async fn api_raw(
+    base: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .expect("connect to the API");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
-         Authorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+         Authorization: Bearer {ADMIN}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.expect("send");
+    stream.write_all(&body).await.expect("send");
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
         .await
         .expect("an HTTP answer within 30 s")
         .expect("read");
-    let text = String::from_utf8(raw).expect("UTF-8");
+    let text = String::from_utf8_lossy(&raw).to_string();
     let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
     let status = head
         .split(' ')
@@ -270,10 +287,7 @@ async fn api(
     } else {
         rest.to_owned()
     };
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
+    (status, body)
 }
 
 /// POSTs a command and returns the charger's response payload (the command must succeed).
@@ -1257,6 +1271,105 @@ async fn faults_on_demand_leave_every_session_stored_once() {
         chrono::Utc::now().signed_duration_since(started) > chrono::Duration::seconds(90),
         "{first}"
     );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// The simulator against Ampere's own file endpoints: an image uploaded to Ampere is
+/// downloaded by simulated 1.6 and 2.0.1 chargers (FirmwareUpdate tracked to Installed),
+/// and their diagnostics/log files arrive at Ampere's upload URL, downloadable by the
+/// operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firmware_and_logs_travel_through_amperes_file_endpoints() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, ws, http) = serve_with_api(data_dir.path());
+    let sim = Simulation::start(SimConfig {
+        url: format!("{ws}/ocpp"),
+        chargers: 2,
+        versions: VersionMix::parse("1.6=1,2.0.1=1").expect("mix"),
+        id_prefix: "FILE".into(),
+        password: None,
+        connect_rate: 100,
+        seed: 2,
+        profile: ChargerProfile {
+            session_interval: Duration::from_secs(1_000_000),
+            reboot_delay: Duration::from_millis(200),
+            install_step: Duration::from_millis(100),
+            ..ChargerProfile::default()
+        },
+    });
+    let (status, uploaded) = api_raw(
+        &http,
+        "POST",
+        "/api/v1/firmware?name=charger-v2.bin",
+        "application/octet-stream",
+        FIRMWARE.to_vec(),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {uploaded}");
+    let uploaded: serde_json::Value = serde_json::from_str(&uploaded).expect("JSON");
+    let firmware_id = uploaded["id"].as_str().expect("firmware id").to_owned();
+
+    for id in ["FILE-00001", "FILE-00002"] {
+        eventually(&format!("{id} online"), || {
+            let http = http.clone();
+            async move {
+                let (_, charger) = api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+                charger["online"] == true && charger["registration_status"] == "Accepted"
+            }
+        })
+        .await;
+        let (status, answer) = api(
+            &http,
+            "POST",
+            &format!("/api/v1/chargers/{id}/firmware-update"),
+            Some(json!({ "firmware_id": firmware_id })),
+        )
+        .await;
+        assert_eq!(status, 200, "{id}: {answer}");
+        eventually(&format!("{id}'s update installed"), || {
+            let http = http.clone();
+            async move {
+                let path = format!("/api/v1/chargers/{id}/firmware-updates");
+                let (_, page) = api(&http, "GET", &path, None).await;
+                page["items"][0]["status"] == "Installed"
+            }
+        })
+        .await;
+
+        let (status, answer) = api(
+            &http,
+            "POST",
+            &format!("/api/v1/chargers/{id}/diagnostics"),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "{id}: {answer}");
+        let path = format!("/api/v1/chargers/{id}/diagnostics");
+        eventually(&format!("{id}'s log uploaded"), || {
+            let (http, path) = (http.clone(), path.clone());
+            async move {
+                let (_, page) = api(&http, "GET", &path, None).await;
+                page["items"][0]["file"].is_object()
+            }
+        })
+        .await;
+        let (_, page) = api(&http, "GET", &path, None).await;
+        let request = page["items"][0]["id"].clone();
+        let (status, file) = api_raw(
+            &http,
+            "GET",
+            &format!("/api/v1/diagnostics/{request}/file"),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(status, 200, "{file}");
+        assert!(file.contains(&format!("charger {id}")), "{file}");
+    }
+    let summary = sim.stop(Duration::from_secs(20)).await;
+    assert_eq!(summary.reboots, 2, "{summary}");
+    assert_eq!(summary.transfers, 4, "{summary}");
     let _ = server.kill();
     let _ = server.wait();
 }
