@@ -55,6 +55,13 @@ fn document_is_openapi_3_1_with_every_path() {
         ("/api/v1/chargers/{id}/diagnostics", &["get", "post"]),
         ("/api/v1/diagnostics/{id}", &["get"]),
         ("/api/v1/diagnostics/{id}/file", &["get"]),
+        ("/api/v1/chargers/{id}/certificates", &["get"]),
+        ("/api/v1/chargers/{id}/certificates/install", &["post"]),
+        ("/api/v1/chargers/{id}/certificates/delete", &["post"]),
+        ("/api/v1/chargers/{id}/certificates/installed-ids", &["post"]),
+        ("/api/v1/chargers/{id}/password", &["post"]),
+        ("/api/v1/chargers/{id}/credentials", &["get"]),
+        ("/api/v1/chargers/{id}/security-profile", &["post"]),
     ];
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys());
     for (path, methods) in expected {
