@@ -49,7 +49,7 @@ start_ampere() {
     url=(--database-url "$PG/ampere_bench")
   fi
   RUST_LOG=warn "$AMPERE" serve --data-dir "$data_dir" "${url[@]}" --ocpp-addr "$OCPP_ADDR" \
-    --http-addr 127.0.0.1:0 --unknown-chargers accept >"$OUT/server-$backend.log" 2>&1 &
+    --http-addr 127.0.0.1:0 --unknown-chargers accept --max-message-rate 0 --max-handshakes-per-address 100000 >"$OUT/server-$backend.log" 2>&1 &
   SERVER=$!
   wait_port 8180
 }
