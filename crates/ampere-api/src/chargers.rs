@@ -91,6 +91,9 @@ pub struct ChargerPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub password: Option<Option<String>>,
+    /// Sets the stored profile directly (e.g. before the charger first connects). To move
+    /// a connected charger up, use `POST …/security-profile`, which reconfigures the charger
+    /// and keeps the old profile valid until it reconnects with the new one.
     pub security_profile: Option<u8>,
     /// Heartbeat interval told to the charger at its next boot (`null`: the server default).
     #[serde(default, deserialize_with = "nullable")]
