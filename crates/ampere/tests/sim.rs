@@ -1373,3 +1373,68 @@ async fn firmware_and_logs_travel_through_amperes_file_endpoints() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// `ampere sim --scenario FILE` (JSON here): the file's chargers run their steps against a
+/// real server — a fault, its repair, a session — and the run reports them.
+#[test]
+fn the_sim_command_runs_a_scenario_file() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let data_path = data_dir.path().to_path_buf();
+    cli(&data_path, &["id-token", "add", "SCNTAG"]);
+    let mut server = Server::start_in(data_dir, &["--unknown-chargers", "accept"]);
+    let scenario_dir = tempfile::tempdir().expect("temp dir");
+    let file = scenario_dir.path().join("lab.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "lab", "group": [{"id_prefix": "SCN", "count": 2, "version": "2.1", "step": [
+            {"do": "fault", "kind": "GroundFailure"}, {"do": "clear_fault"},
+            {"do": "plug"}, {"do": "authorize", "id_token": "SCNTAG"}, {"do": "start"},
+            {"do": "meter", "seconds": 1, "kw": 11}, {"do": "stop"}]}]}"#,
+    )
+    .expect("write the scenario");
+    let url = format!("{}/ocpp", server.ocpp_base);
+    let out = std::process::Command::new(common::BIN)
+        .args(["sim", "--url", &url, "--scenario"])
+        .arg(&file)
+        .args(["--duration", "3", "--report-interval", "0"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ampere sim");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("scenario lab with 2 charger(s)"),
+        "{stdout}"
+    );
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains("boots accepted 2 ")
+            && summary.contains("sessions started 2 / completed 2")
+            && summary.contains("CALLERROR 0"),
+        "{stdout}"
+    );
+    let listed = cli(&data_path, &["charger", "list"]);
+    assert!(
+        listed.contains("SCN-00001") && listed.contains("SCN-00002"),
+        "{listed}"
+    );
+
+    // A broken file is refused with the place named, before anything connects.
+    std::fs::write(&file, r#"{"group": [{"step": [{"do": "fly"}]}]}"#).expect("write");
+    let out = std::process::Command::new(common::BIN)
+        .args(["sim", "--url", &url, "--scenario"])
+        .arg(&file)
+        .output()
+        .expect("run ampere sim");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lab.json") && stderr.contains("fly"),
+        "{stderr}"
+    );
+    assert!(server.terminate().success());
+}
