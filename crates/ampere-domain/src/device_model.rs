@@ -148,13 +148,16 @@ pub enum PartOutcome {
 /// Storage of device models and the report parts not yet applied.
 #[async_trait]
 pub trait DeviceModelStore: Send + Sync + 'static {
-    /// Remembers that report `request_id` was asked for with this scope.
+    /// Remembers that report `request_id` was asked for with this scope, and drops the
+    /// charger's staged parts and remembered requests older than `stale_before` (reports
+    /// that were never completed).
     async fn insert_report_request(
         &self,
         charger: &ChargerId,
         request_id: i64,
         scope: ReportScope,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Stages a part (the same charger, request and sequence number again replaces it) and
     /// returns every staged part of that request, in sequence order.
@@ -186,6 +189,12 @@ pub trait DeviceModelStore: Send + Sync + 'static {
     async fn device_model(&self, charger: &ChargerId) -> StoreResult<Option<DeviceModel>>;
 }
 
+/// How long an incomplete report's parts are kept: a charger sends a report's parts within
+/// seconds, so what is still waiting a day later will not be completed; it is dropped when
+/// the next report is asked for (so a charger that never finishes its reports cannot grow
+/// the staging area without bound).
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(1);
+
 /// The device-model rules over a [`DeviceModelStore`].
 #[derive(Clone)]
 pub struct DeviceModelService {
@@ -209,7 +218,7 @@ impl DeviceModelService {
         let now = self.clock.now();
         Ok(self
             .store
-            .insert_report_request(charger, request_id, scope, now)
+            .insert_report_request(charger, request_id, scope, now, now - STALE_AFTER)
             .await?)
     }
 

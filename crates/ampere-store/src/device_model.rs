@@ -55,7 +55,22 @@ impl DeviceModelStore for Store {
         request_id: i64,
         scope: ReportScope,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(map_sqlx)?;
+        for (table, column) in [
+            ("device_model_report_parts", "received_at"),
+            ("device_model_report_requests", "requested_at"),
+        ] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE charger_id = $1 AND {column} < $2"
+            ))
+            .bind(charger.as_str())
+            .bind(ts(stale_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        }
         sqlx::query(
             "INSERT INTO device_model_report_requests (charger_id, request_id, scope, requested_at) \
              VALUES ($1, $2, $3, $4) \
@@ -66,10 +81,10 @@ impl DeviceModelStore for Store {
         .bind(request_id)
         .bind(scope.as_str())
         .bind(ts(at))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(map_sqlx)?;
-        Ok(())
+        tx.commit().await.map_err(map_sqlx)
     }
 
     async fn stage_report_part(

@@ -281,7 +281,32 @@ async fn deleting_the_charger_deletes_its_model(h: Harness) {
     );
 }
 
+async fn reports_never_completed_are_dropped_a_day_later(h: Harness) {
+    let id = charger(&h, "DM-STALE").await;
+    let model = &h.services.device_model;
+    model
+        .receive_part(&id, &part(1, 0, true, vec![variable("A", None, "X", "1")]))
+        .await
+        .unwrap();
+    h.clock
+        .advance(ampere_domain::device_model::STALE_AFTER + chrono::Duration::seconds(1));
+    // Asking for the next report drops the stale part: its last part no longer completes it.
+    model
+        .expect_report(&id, 2, ReportScope::Full)
+        .await
+        .unwrap();
+    assert_eq!(
+        model
+            .receive_part(&id, &part(1, 1, false, vec![variable("B", None, "Y", "2")]))
+            .await
+            .unwrap(),
+        PartOutcome::Staged
+    );
+    assert_eq!(model.get(&id).await.unwrap(), None);
+}
+
 contract! {
+    reports_never_completed_are_dropped_a_day_later,
     parts_out_of_order_and_retried_become_one_model,
     a_full_report_replaces_and_a_partial_one_merges,
     deleting_the_charger_deletes_its_model,
