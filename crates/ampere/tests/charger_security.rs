@@ -958,3 +958,100 @@ async fn patching_the_password_of_a_connected_charger_rotates_it() {
         "{credentials}"
     );
 }
+
+#[tokio::test]
+async fn an_external_ca_signs_through_the_csr_hook() {
+    // The hook here is openssl acting as the external CA; without openssl it cannot run.
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !openssl {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: openssl must be installed"
+        );
+        eprintln!("SKIPPED: openssl is not installed, the CSR hook test did not run");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let pki = data.path().join("pki");
+    cli(data.path(), &["cert", "init-ca"]);
+    cli(data.path(), &["cert", "server", "--dns", "localhost"]);
+    // Signs stdin with the same CA (so the TLS listener trusts the result), a fixed serial,
+    // and writes the charger id it was told to a file.
+    // X.509 v3 with client-auth usage, as TLS stacks require of a client certificate.
+    let extensions = data.path().join("client.ext");
+    std::fs::write(
+        &extensions,
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    let hook = format!(
+        "echo \"$AMPERE_CHARGER_ID $AMPERE_CERTIFICATE_TYPE\" > {seen} && \
+         openssl x509 -req -in /dev/stdin -CA {ca} -CAkey {key} -days 5 -set_serial 0x1234 \
+         -extfile {ext} 2>/dev/null",
+        seen = data.path().join("hook-saw").display(),
+        ca = pki.join("ca.pem").display(),
+        key = pki.join("ca.key.pem").display(),
+        ext = extensions.display(),
+    );
+    let server = Server::start(data.path(), &["--csr-hook", &hook]);
+    server
+        .register("CS-HOOK", Some("hook-password-0001"), 2)
+        .await;
+    let mut station = wss(
+        &server,
+        tls(&pki, None),
+        "CS-HOOK",
+        "ocpp2.0.1",
+        Some("hook-password-0001"),
+    )
+    .await
+    .unwrap();
+    boot_201(&mut station).await;
+    let (key, request) = csr("CS-HOOK");
+    send(
+        &mut station,
+        json!([2, "sign", "SignCertificate", {"csr": request}]),
+    )
+    .await;
+    assert_eq!(recv(&mut station).await[2]["status"], "Accepted");
+    let signed = answer_call(
+        &mut station,
+        "CertificateSigned",
+        json!({"status": "Accepted"}),
+    )
+    .await;
+    assert_eq!(signed["certificateType"], "ChargingStationCertificate");
+    let chain = signed["certificateChain"].as_str().unwrap().to_owned();
+    let saw = std::fs::read_to_string(data.path().join("hook-saw")).unwrap();
+    assert_eq!(saw.trim(), "CS-HOOK ChargingStationCertificate");
+    let issued = delivered(&server, "CS-HOOK").await;
+    assert_eq!(issued["serial"], "1234");
+    assert_eq!(issued["delivery"], "Accepted");
+    drop(station);
+    // The external CA's certificate is good for a TLS login too.
+    let (_, pem) = x509_parser::pem::parse_x509_pem(chain.as_bytes()).unwrap();
+    let cn = pem
+        .parse_x509()
+        .unwrap()
+        .subject()
+        .iter_common_name()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(cn, "CS-HOOK");
+    let with_certificate = wss(
+        &server,
+        tls(&pki, Some((&chain, &key))),
+        "CS-HOOK",
+        "ocpp2.0.1",
+        Some("hook-password-0001"),
+    )
+    .await;
+    drop(with_certificate.expect("TLS login with the hook's certificate"));
+}
