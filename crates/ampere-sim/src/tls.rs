@@ -67,12 +67,14 @@ pub async fn connect(
     port: u16,
     tls: Option<&Arc<ClientConfig>>,
 ) -> std::io::Result<Stream> {
+    // An IPv6 literal comes from a URL in brackets.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     let tcp = TcpStream::connect((host, port)).await?;
     tcp.set_nodelay(true)?;
     match tls {
         None => Ok(Box::new(tcp)),
         Some(config) => {
-            let name = ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']'))
+            let name = ServerName::try_from(host)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
                 .to_owned();
             let stream = tokio_rustls::TlsConnector::from(config.clone())
