@@ -64,7 +64,15 @@ fn to_domain(event: GatewaySecurityEvent) -> SecurityEvent {
 /// storing what is queued) when every clone of the sink is dropped. Stored events are also
 /// published on the live event bus (type `security`).
 pub fn start(log: SecurityLogService, events: EventBus) -> (SecurityLogSink, JoinHandle<()>) {
-    let (queue, receiver) = mpsc::channel(QUEUE_LEN);
+    start_with(log, events, QUEUE_LEN)
+}
+
+fn start_with(
+    log: SecurityLogService,
+    events: EventBus,
+    queue_len: usize,
+) -> (SecurityLogSink, JoinHandle<()>) {
+    let (queue, receiver) = mpsc::channel(queue_len);
     let dropped = Arc::new(AtomicU64::new(0));
     let writer = tokio::spawn(write_batches(log, events, receiver, dropped.clone()));
     (SecurityLogSink { queue, dropped }, writer)
@@ -120,5 +128,104 @@ fn publish(events: &EventBus, batch: &[SecurityEvent], ids: &[i64]) {
                 "detail": event.detail,
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use ampere_domain::ports::StoreResult;
+    use ampere_domain::{SecurityEventFilter, SecurityEventRecord, SecurityLogStore, SystemClock};
+    use ampere_gateway::SecurityEventKind;
+    use async_trait::async_trait;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// A store whose writes wait until the test lets them through (a stalled database).
+    struct StalledStore {
+        gate: Semaphore,
+        stored: Mutex<Vec<SecurityEvent>>,
+    }
+
+    #[async_trait]
+    impl SecurityLogStore for StalledStore {
+        async fn insert_security_events(&self, events: &[SecurityEvent]) -> StoreResult<Vec<i64>> {
+            self.gate.acquire().await.expect("gate open").forget();
+            let mut stored = self.stored.lock().unwrap();
+            let first = stored.len() as i64 + 1;
+            stored.extend_from_slice(events);
+            Ok((first..first + events.len() as i64).collect())
+        }
+
+        async fn security_events(
+            &self,
+            _: &SecurityEventFilter,
+            _: u32,
+        ) -> StoreResult<Vec<SecurityEventRecord>> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn event(n: u16) -> GatewaySecurityEvent {
+        GatewaySecurityEvent {
+            kind: SecurityEventKind::AuthenticationFailed,
+            charger_id: None,
+            remote_addr: ([127, 0, 0, 1], n).into(),
+            detail: vec![("reason", "wrong password".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_database_never_blocks_a_report_and_losses_are_recorded() {
+        let store = Arc::new(StalledStore {
+            gate: Semaphore::new(0),
+            stored: Mutex::default(),
+        });
+        let log = SecurityLogService::new(store.clone(), Arc::new(SystemClock));
+        let (sink, writer) = start_with(log, EventBus::new(16), 4);
+
+        let started = Instant::now();
+        for n in 0..100 {
+            sink.report(event(n));
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "reports never wait"
+        );
+
+        // The database comes back: what was queued is stored, with a record of the loss.
+        store.gate.add_permits(1000);
+        drop(sink);
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends with its last sink")
+            .unwrap();
+        let stored = store.stored.lock().unwrap();
+        let dropped: u64 = stored
+            .iter()
+            .filter(|e| e.event_type == EVENTS_DROPPED)
+            .map(|e| e.detail["dropped"].as_u64().unwrap())
+            .sum();
+        let kept = stored
+            .iter()
+            .filter(|e| e.event_type == "AuthenticationFailed")
+            .count() as u64;
+        assert!(kept >= 4, "at least the queue's worth stored: {kept}");
+        assert_eq!(
+            kept + dropped,
+            100,
+            "every event stored or counted as dropped"
+        );
+        assert!(dropped > 0);
+        let first = stored
+            .iter()
+            .find(|e| e.event_type == "AuthenticationFailed")
+            .unwrap();
+        assert_eq!(first.source, SecurityEventSource::Ampere);
+        assert_eq!(first.detail["reason"], "wrong password");
+        assert_eq!(first.remote_addr.as_deref(), Some("127.0.0.1:0"));
     }
 }
