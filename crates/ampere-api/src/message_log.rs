@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiState;
-use crate::auth::Viewer;
+use crate::auth::Operator;
 use crate::commands::redact_secrets;
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
@@ -349,18 +349,23 @@ fn to_view(stored: StoredFrame) -> FrameView {
 
 /// The OCPP frames a charger sent and was sent, newest first (kept for the configured
 /// retention period; under overload some may be missing, see the server's warnings).
+///
+/// Operators and admins only: frames carry what a viewer must not use, such as the
+/// single-use upload URLs of GetDiagnostics/GetLog (whoever holds one can upload in the
+/// charger's place) and the id tokens of drivers.
 #[utoipa::path(get, path = "/api/v1/chargers/{id}/messages", tag = "chargers",
     params(("id" = String, Path, description = "the charger's identity"), FrameParams),
     responses(
         (status = 200, body = FramePage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn messages(
     State(state): State<ApiState>,
-    _: Viewer,
+    _: Operator,
     Path(id): Path<String>,
     Query(params): Query<FrameParams>,
 ) -> Result<Json<FramePage>, ApiError> {

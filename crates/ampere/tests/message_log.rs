@@ -231,3 +231,32 @@ async fn frames_older_than_the_retention_are_purged() {
         .await;
     assert_eq!(items(&page)[0]["message_id"], "one-day", "{page}");
 }
+
+#[tokio::test]
+async fn viewers_may_not_read_frames_operators_may() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ApiServer::start(dir.path(), &[]);
+    let mut charger = RawCharger::connect(&server.charger_url("ML-ROLE"), "ocpp1.6").await;
+    charger.exchange(r#"[2,"hb-1","Heartbeat",{}]"#).await;
+    let path = "/api/v1/chargers/ML-ROLE/messages";
+    let client = reqwest::Client::new();
+    for (role, expected) in [("viewer", 403), ("operator", 200)] {
+        let created = server
+            .ok(
+                "POST",
+                "/api/v1/api-tokens",
+                Some(json!({"name": role, "role": role})),
+            )
+            .await;
+        let token = created["token"].as_str().expect("a token");
+        let status = client
+            .get(format!("{}{path}", server.http))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the API answers")
+            .status()
+            .as_u16();
+        assert_eq!(status, expected, "{role}");
+    }
+}
