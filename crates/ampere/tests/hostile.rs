@@ -457,7 +457,7 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
                         Err(_) => {}
                     }
                     assert!(
-                        started.elapsed() < Duration::from_secs(5),
+                        started.elapsed() < Duration::from_secs(6),
                         "slowloris not cut off"
                     );
                 }
@@ -612,7 +612,7 @@ async fn hostile_clients_fail_while_legitimate_chargers_carry_on() {
     for slow in slowloris {
         let took = slow.await.unwrap();
         assert!(
-            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
             "{took:?}"
         );
     }

@@ -64,7 +64,7 @@ async fn brute_force_locks_the_identity_even_against_the_right_password() {
     let (gw, events) = gateway_with(GatewayConfig {
         lockout: LockoutConfig {
             max_failures_per_identity: 3,
-            lock: Duration::from_secs(1),
+            lock: Duration::from_secs(2),
             ..LockoutConfig::default()
         },
         ..test_config()
@@ -93,7 +93,7 @@ async fn brute_force_locks_the_identity_even_against_the_right_password() {
                 .unwrap()
                 .parse()
                 .unwrap();
-            assert!((1..=1).contains(&retry), "Retry-After {retry}");
+            assert!((1..=2).contains(&retry), "Retry-After {retry}");
         }
         other => panic!("expected 429, got {:?}", other.map(|_| ())),
     }
@@ -125,7 +125,7 @@ async fn brute_force_locks_the_identity_even_against_the_right_password() {
     assert_eq!(events.of(SecurityEventKind::LockedOutAttempt).len(), 1);
 
     // When the lock ends, the right password works again.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     gw.try_connect("/ocpp/CP-BF", "ocpp1.6", Some(("CP-BF", "right")))
         .await
         .expect("connects after the lock");
@@ -272,7 +272,7 @@ async fn slow_handshakes_time_out_and_floods_are_capped_per_address() {
         }
     }
     assert!(closed, "the slow client was cut off");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(4));
     eventually(|| !events.of(SecurityEventKind::HandshakeTimeout).is_empty()).await;
 
     // A flood of idle sockets from one address: the first three hold handshake slots, the
