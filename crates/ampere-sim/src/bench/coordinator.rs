@@ -203,8 +203,12 @@ fn merge(
     let sum = |f: fn(&WorkerResult) -> u64| results.iter().map(f).sum::<u64>();
     let mut errors = Errors::default();
     for result in results {
-        for (kind, n) in &result.errors {
+        for (kind, (n, first)) in &result.errors {
             errors.add(kind.clone(), *n);
+            errors
+                .first
+                .entry(kind.clone())
+                .or_insert_with(|| first.clone());
         }
     }
     let admitted = sum(|r| r.admitted);

@@ -55,6 +55,9 @@ pub struct Errors {
     /// By kind: `connect`, `handshake`, `timeout`, `closed`, `callerror:<code>`,
     /// `boot:<status>`, `unexpected`.
     pub by_kind: BTreeMap<String, u64>,
+    /// By kind: the message of one of them, to tell what went wrong.
+    #[serde(default)]
+    pub first: BTreeMap<String, String>,
 }
 
 impl Errors {
@@ -281,6 +284,9 @@ impl fmt::Display for Report {
             let _ = write!(errors, " ({})", kinds.join(", "));
         }
         writeln!(f, "{errors}")?;
+        for (kind, message) in &self.errors.first {
+            writeln!(f, "    e.g. {kind}: {message}")?;
+        }
         if !self.latency.is_empty() {
             writeln!(
                 f,

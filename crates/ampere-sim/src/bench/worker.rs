@@ -62,7 +62,8 @@ pub struct WorkerResult {
     pub unsent_at_end: u64,
     /// µs from go to the end of this worker's last call of the measured phase.
     pub window_us: u64,
-    pub errors: BTreeMap<String, u64>,
+    /// By kind: how many, and the first one's message.
+    pub errors: BTreeMap<String, (u64, String)>,
     pub latency: BTreeMap<String, Buckets>,
     /// CPU time this process used from go to its result, µs.
     pub cpu_us: u64,
@@ -80,18 +81,18 @@ struct Shared {
     /// µs after go, +1 so that 0 means "none".
     last_admitted_us: AtomicU64,
     last_call_end_us: AtomicU64,
-    errors: Mutex<BTreeMap<String, u64>>,
+    /// By kind: how many, and the first one's message.
+    errors: Mutex<BTreeMap<String, (u64, String)>>,
 }
 
 impl Shared {
     fn error(&self, error: &BenchError) {
         tracing::debug!(%error, "bench charger error");
-        *self
-            .errors
-            .lock()
-            .expect("errors lock")
+        let mut errors = self.errors.lock().expect("errors lock");
+        let (count, _) = errors
             .entry(error.kind())
-            .or_default() += 1;
+            .or_insert_with(|| (0, error.to_string()));
+        *count += 1;
     }
 
     fn since_go_us(&self, go: Instant) -> u64 {
