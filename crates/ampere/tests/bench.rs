@@ -107,8 +107,7 @@ fn w1_counts_chargers_the_server_does_not_accept_as_errors() {
     assert_eq!(r["figures"]["admitted"], 0, "{r:#}");
     assert_eq!(r["errors"]["by_kind"]["boot:Pending"], 2, "{r:#}");
     assert_eq!(
-        r["errors"]["first"]["boot:Pending"],
-        "BootNotification answered Pending",
+        r["errors"]["first"]["boot:Pending"], "BootNotification answered Pending",
         "{r:#}"
     );
     assert!(r["figures"]["all_admitted_s"].is_null());
