@@ -306,6 +306,49 @@ async fn profile_1_charger_may_use_tls() {
 }
 
 #[tokio::test]
+async fn weaker_credentials_never_evict_a_live_tls_connection() {
+    let setup = Setup::start().await;
+    // CP-1 (profile 1) is live over TLS with its password, and reads (answers pings).
+    let live = setup
+        .connect("CP-1", None, Some(("CP-1", "one")))
+        .await
+        .expect("profile 1 over TLS");
+    let (mut writer, mut reader) = live.split();
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = reader.next().await {
+            if let Message::Text(text) = message {
+                let _ = answers.send(text.to_string());
+            }
+        }
+    });
+    // The same password over plain ws proves less than the live connection: 409.
+    let (status, _) = setup
+        .gateway
+        .refused_status("/ocpp/CP-1", "ocpp1.6", Some(("CP-1", "one")))
+        .await;
+    assert_eq!(status, 409);
+    writer
+        .send(Message::text(json!([2, "still", "Echo", {}]).to_string()))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(WAIT, answered.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&answer).unwrap(),
+        json!([3, "still", {}])
+    );
+    // The same credentials over TLS again are as strong: they replace it.
+    let mut again = setup
+        .connect("CP-1", None, Some(("CP-1", "one")))
+        .await
+        .expect("an equal reconnect replaces the live connection");
+    echo(&mut again).await;
+}
+
+#[tokio::test]
 async fn both_listeners_serve_at_once() {
     let setup = Setup::start().await;
     let (mut plain, _) = setup
