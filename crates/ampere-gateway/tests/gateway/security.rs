@@ -21,7 +21,7 @@ use crate::common::*;
 
 /// Keeps every security event the gateway reports.
 #[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<GatewaySecurityEvent>>);
+pub(crate) struct Recorder(Mutex<Vec<GatewaySecurityEvent>>);
 
 impl SecurityEvents for Recorder {
     fn report(&self, event: GatewaySecurityEvent) {
@@ -30,7 +30,7 @@ impl SecurityEvents for Recorder {
 }
 
 impl Recorder {
-    fn of(&self, kind: SecurityEventKind) -> Vec<GatewaySecurityEvent> {
+    pub(crate) fn of(&self, kind: SecurityEventKind) -> Vec<GatewaySecurityEvent> {
         self.0
             .lock()
             .unwrap()
@@ -40,7 +40,7 @@ impl Recorder {
             .collect()
     }
 
-    fn detail(event: &GatewaySecurityEvent, key: &str) -> Option<String> {
+    pub(crate) fn detail(event: &GatewaySecurityEvent, key: &str) -> Option<String> {
         event
             .detail
             .iter()

@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::common::{TestGateway, WAIT, test_config};
+use crate::common::{TestGateway, WAIT, eventually, test_config};
+use crate::security::Recorder;
+use ampere_gateway::SecurityEventKind;
 
 type TlsClient = WebSocketStream<TlsStream<TcpStream>>;
 type Identity = (CertificateDer<'static>, PrivateKeyDer<'static>);
@@ -66,6 +68,8 @@ fn charger_certificate(ca: &CertifiedIssuer<'static, KeyPair>, id: &str) -> Iden
 struct Setup {
     gateway: TestGateway,
     ca: CertifiedIssuer<'static, KeyPair>,
+    /// The security events the gateway reported.
+    events: Arc<Recorder>,
 }
 
 impl Setup {
@@ -88,15 +92,21 @@ impl Setup {
             client_ca: vec![ca.der().clone()],
         };
         adjust(&mut tls);
+        let events = Arc::new(Recorder::default());
         let gateway = TestGateway::start(GatewayConfig {
             tls: Some(tls),
+            security_events: events.clone(),
             ..test_config()
         })
         .await;
         gateway.directory.register("CP-1", Some("one"), 1);
         gateway.directory.register("CP-2", Some("two"), 2);
         gateway.directory.register("CP-3", Some("three"), 3);
-        Self { gateway, ca }
+        Self {
+            gateway,
+            ca,
+            events,
+        }
     }
 
     fn tls_addr(&self) -> SocketAddr {
@@ -231,6 +241,9 @@ async fn profile_2_charger_is_refused_on_the_plain_listener() {
         .refused_status("/ocpp/CP-2", "ocpp2.0.1", Some(("CP-2", "two")))
         .await;
     assert_eq!(status, 403);
+    let violations = setup.events.of(SecurityEventKind::ProfileViolation);
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].charger_id.as_ref().unwrap().as_str(), "CP-2");
 }
 
 #[tokio::test]
@@ -260,6 +273,14 @@ async fn profile_3_charger_without_a_certificate_is_refused_even_with_its_passwo
         .await;
     assert_eq!(status, 403);
     assert!(setup.gateway.handler.sessions().is_empty());
+    // Each downgrade attempt is a reported profile violation (thinned to one a second per
+    // address, so at least one).
+    assert!(
+        !setup
+            .events
+            .of(SecurityEventKind::ProfileViolation)
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -277,6 +298,13 @@ async fn a_certificate_never_opens_another_chargers_identity() {
         403
     );
     assert!(setup.gateway.handler.sessions().is_empty());
+    let refused = setup.events.of(SecurityEventKind::CertificateRefused);
+    assert_eq!(refused.len(), 2);
+    assert!(
+        refused
+            .iter()
+            .all(|e| Recorder::detail(e, "certificate_name").as_deref() == Some("CP-9"))
+    );
 }
 
 #[tokio::test]
@@ -292,6 +320,13 @@ async fn a_certificate_from_another_ca_fails_the_tls_handshake() {
         Err(_) => {}
     }
     assert!(setup.gateway.handler.sessions().is_empty());
+    eventually(|| {
+        !setup
+            .events
+            .of(SecurityEventKind::CertificateRefused)
+            .is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
