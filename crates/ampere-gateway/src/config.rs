@@ -103,8 +103,9 @@ pub struct LockoutConfig {
     /// Failures of one identity within `window` that lock it. Default 5; 0 disables.
     pub max_failures_per_identity: u32,
     /// Failures from one source address within `window` (any identities) that lock the
-    /// address. Higher than the per-identity limit: many chargers may share one NAT address.
-    /// Default 20; 0 disables.
+    /// address. Far higher than the per-identity limit: many chargers may share one NAT address
+    /// (cellular chargers often share a carrier's few public addresses), and one misconfigured
+    /// fleet must not lock out its neighbours. Default 100; 0 disables.
     pub max_failures_per_address: u32,
     /// The window failures are counted in. Default 5 minutes.
     pub window: Duration,
@@ -119,7 +120,7 @@ impl Default for LockoutConfig {
     fn default() -> Self {
         Self {
             max_failures_per_identity: 5,
-            max_failures_per_address: 20,
+            max_failures_per_address: 100,
             window: Duration::from_secs(300),
             lock: Duration::from_secs(60),
             max_lock: Duration::from_secs(3600),
@@ -148,7 +149,7 @@ impl Default for GatewayConfig {
             unknown_chargers: UnknownChargerPolicy::default(),
             tls: None,
             lockout: LockoutConfig::default(),
-            max_handshakes_per_address: 256,
+            max_handshakes_per_address: 2048,
             idle_timeout: Duration::ZERO,
             max_message_rate: 50.0,
             message_burst: 500,

@@ -115,7 +115,8 @@ pub struct ConfigArgs {
     /// cut off; default 10000).
     #[arg(long, env = "AMPERE_HANDSHAKE_TIMEOUT_MS", global = true)]
     pub handshake_timeout_ms: Option<u64>,
-    /// Handshakes in progress at once from one source address (default 256).
+    /// Handshakes in progress at once from one source address (default 2048; chargers
+    /// behind one NAT address share it).
     #[arg(long, env = "AMPERE_MAX_HANDSHAKES_PER_ADDRESS", global = true)]
     pub max_handshakes_per_address: Option<usize>,
     /// Seconds without any traffic from a charger (not even a pong) before it is
@@ -134,7 +135,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "AMPERE_AUTH_FAILURES_PER_IDENTITY", global = true)]
     pub auth_failures_per_identity: Option<u32>,
     /// Failed password logins from one source address, within 5 minutes, that lock it
-    /// (default 20; 0 never).
+    /// (default 100, as chargers share NAT addresses; 0 never).
     #[arg(long, env = "AMPERE_AUTH_FAILURES_PER_ADDRESS", global = true)]
     pub auth_failures_per_address: Option<u32>,
     /// Seconds of the first lock; each further one doubles, up to an hour (default 60).
@@ -382,7 +383,7 @@ impl Config {
             max_handshakes_per_address: args
                 .max_handshakes_per_address
                 .or(file.max_handshakes_per_address)
-                .unwrap_or(256)
+                .unwrap_or(2048)
                 .max(1),
             idle_timeout: match args.idle_timeout.or(file.idle_timeout) {
                 Some(secs) => Duration::from_secs(secs),
@@ -408,7 +409,7 @@ impl Config {
             auth_failures_per_address: args
                 .auth_failures_per_address
                 .or(file.auth_failures_per_address)
-                .unwrap_or(20),
+                .unwrap_or(100),
             lockout: Duration::from_secs(
                 args.lockout_seconds
                     .or(file.lockout_seconds)
