@@ -44,9 +44,10 @@ enum End {
 struct Task<'a> {
     shared: &'a Shared,
     shutdown: &'a CancellationToken,
-    /// Transfers (firmware, logs) report their progress here.
-    progress_tx: mpsc::UnboundedSender<Effect>,
-    progress: mpsc::UnboundedReceiver<Effect>,
+    /// Transfers (firmware, logs) report their progress here. Made at the first transfer:
+    /// a channel costs a few KiB, and most chargers of a large run never transfer a file.
+    progress_tx: Option<mpsc::UnboundedSender<Effect>>,
+    progress: Option<mpsc::UnboundedReceiver<Effect>>,
     storms: watch::Receiver<u64>,
 }
 
@@ -65,12 +66,11 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, rng: &mut impl Rn
 
 /// Runs one charger until `shutdown`.
 pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: CancellationToken) {
-    let (progress_tx, progress) = mpsc::unbounded_channel();
     let mut task = Task {
         shared: &shared,
         shutdown: &shutdown,
-        progress_tx,
-        progress,
+        progress_tx: None,
+        progress: None,
         storms: shared.storm.subscribe(),
     };
     let stats = &shared.stats;
@@ -165,6 +165,14 @@ pub(crate) async fn run(mut st: Station, shared: Arc<Shared>, shutdown: Cancella
     }
 }
 
+/// The next progress report of a transfer; never, before the first transfer.
+async fn next_progress(progress: &mut Option<mpsc::UnboundedReceiver<Effect>>) -> Option<Effect> {
+    match progress {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The charger without a connection until `until` (or a scenario's `online` step): its
 /// sessions go on, drivers still come (authorized from the local list), and transaction
 /// messages wait in the outbox.
@@ -186,7 +194,7 @@ async fn offline(st: &mut Station, task: &mut Task<'_>, until: Instant) -> Optio
         tokio::select! {
             biased;
             _ = task.shutdown.cancelled() => return Some(End::Shutdown),
-            Some(effect) = task.progress.recv() => st.effects.push_back(effect),
+            Some(effect) = next_progress(&mut task.progress) => st.effects.push_back(effect),
             _ = tokio::time::sleep_until(wake) => st.tick(Instant::now()),
         }
     }
@@ -266,7 +274,7 @@ async fn online(link: &mut Link, st: &mut Station, task: &mut Task<'_>) -> Resul
             biased;
             _ = task.shutdown.cancelled() => Wake::Shutdown,
             _ = task.storms.changed() => Wake::Storm,
-            Some(effect) = task.progress.recv() => Wake::Progress(effect),
+            Some(effect) = next_progress(&mut task.progress) => Wake::Progress(effect),
             result = link.handle_next(st, stats) => Wake::Message(result),
             _ = tokio::time::sleep_until(wake) => Wake::Timer,
         };
@@ -520,10 +528,19 @@ async fn perform(
             }
         }
         Effect::Transfer(transfer) => {
+            let progress = match &task.progress_tx {
+                Some(tx) => tx.clone(),
+                None => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    task.progress = Some(rx);
+                    task.progress_tx = Some(tx.clone());
+                    tx
+                }
+            };
             let cx = crate::files::Context {
                 tls: st.profile.tls.clone(),
                 upload_method: st.profile.upload_method,
-                progress: task.progress_tx.clone(),
+                progress,
                 install_step: st.profile.install_step,
             };
             Stats::add(&stats.transfers, 1);

@@ -348,9 +348,12 @@ async fn api_commands_are_answered_by_simulated_chargers_of_each_version() {
         async move {
             let (status, charger) =
                 api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+            // Connectors reported: the charger has taken in its boot answer (whose
+            // heartbeat interval would otherwise overwrite a setting made just before).
             status == 200
                 && charger["online"] == true
                 && charger["registration_status"] == "Accepted"
+                && charger["evses"].as_array().is_some_and(|e| !e.is_empty())
         }
     };
 
@@ -623,9 +626,12 @@ async fn every_csms_call_is_answered_by_simulated_chargers_of_each_version() {
         async move {
             let (status, charger) =
                 api(&http, "GET", &format!("/api/v1/chargers/{id}"), None).await;
+            // Connectors reported: the charger has taken in its boot answer (whose
+            // heartbeat interval would otherwise overwrite a setting made just before).
             status == 200
                 && charger["online"] == true
                 && charger["registration_status"] == "Accepted"
+                && charger["evses"].as_array().is_some_and(|e| !e.is_empty())
         }
     };
     let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
