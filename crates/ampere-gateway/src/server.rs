@@ -68,11 +68,11 @@ impl Gateway {
             }
             None => (None, None),
         };
-        let listener = TcpListener::bind(config.ocpp_addr).await?;
+        let listener = bind(config.ocpp_addr)?;
         let local_addr = listener.local_addr()?;
         let tls_listener = match (&config.tls, tls_acceptor) {
             (Some(settings), Some(acceptor)) => {
-                Some((TcpListener::bind(settings.addr).await?, acceptor))
+                Some((bind(settings.addr)?, acceptor))
             }
             _ => None,
         };
@@ -425,4 +425,23 @@ fn certificate_error(error: &io::Error) -> Option<String> {
         rustls::Error::NoCertificatesPresented => Some("no certificate presented".into()),
         _ => None,
     }
+}
+
+/// Connections the kernel may hold, accepted by it but not yet by us. A boot storm (a whole
+/// network reconnecting after an outage) arrives faster than one accept loop takes it; with
+/// tokio's default of 1024 the rest of the SYNs are dropped and each charger waits for its
+/// TCP retransmission (1 s, then 3 s, ...). The kernel caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 16_384;
+
+/// Binds a listener with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind`
+/// does, so a restarted server can bind while old connections linger in TIME_WAIT).
+fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
