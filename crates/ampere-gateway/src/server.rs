@@ -71,9 +71,7 @@ impl Gateway {
         let listener = bind(config.ocpp_addr)?;
         let local_addr = listener.local_addr()?;
         let tls_listener = match (&config.tls, tls_acceptor) {
-            (Some(settings), Some(acceptor)) => {
-                Some((bind(settings.addr)?, acceptor))
-            }
+            (Some(settings), Some(acceptor)) => Some((bind(settings.addr)?, acceptor)),
             _ => None,
         };
         let tls_local_addr = match &tls_listener {
