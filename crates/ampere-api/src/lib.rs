@@ -21,15 +21,15 @@
 
 pub mod api_tokens;
 pub mod auth;
-pub mod charger_reports;
 pub mod certificates;
 pub mod charger_call;
+pub mod charger_reports;
 pub mod chargers;
 pub mod charging_profiles;
 pub mod commands;
-pub mod diagnostics;
 pub mod credentials;
 pub mod device_model;
+pub mod diagnostics;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -110,7 +110,10 @@ pub fn router(state: ApiState) -> axum::Router {
             "/chargers/{id}/certificates/install",
             post(certificates::install),
         )
-        .route("/chargers/{id}/certificates/delete", post(certificates::delete))
+        .route(
+            "/chargers/{id}/certificates/delete",
+            post(certificates::delete),
+        )
         .route(
             "/chargers/{id}/certificates/installed-ids",
             post(certificates::installed_ids),

@@ -49,8 +49,8 @@ pub use device_model::{
 pub use error::{DomainError, StoreError};
 pub use file_transfer::{
     FileTransferService, FileTransferStore, FirmwareFile, FirmwareUpdate, LogKind, LogRequest,
-    NewFirmwareFile, NewFirmwareUpdate, NewLogRequest, StatusEntry, TransferMatch,
-    UploadTarget, UploadToken, UploadedFile,
+    NewFirmwareFile, NewFirmwareUpdate, NewLogRequest, StatusEntry, TransferMatch, UploadTarget,
+    UploadToken, UploadedFile,
 };
 pub use ids::{
     ChargerId, ConnectorId, ConnectorRef, EvseId, IdToken, IdTokenKind, InvalidId, TransactionId,

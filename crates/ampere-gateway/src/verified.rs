@@ -77,7 +77,10 @@ mod tests {
         assert!(verified.holds(hash, b"secret-1"));
         assert!(!verified.holds(hash, b"secret-2"), "another password");
         let new_hash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3$aGFzaA";
-        assert!(!verified.holds(new_hash, b"secret-1"), "the password was changed");
+        assert!(
+            !verified.holds(new_hash, b"secret-1"),
+            "the password was changed"
+        );
     }
 
     #[test]

@@ -172,8 +172,7 @@ impl std::fmt::Display for Summary {
             self.authorizations_refused,
         )?;
         // Fault counters only when faults were asked for.
-        if self.queued + self.duplicates_sent + self.drops + self.offline_periods + self.storms
-            > 0
+        if self.queued + self.duplicates_sent + self.drops + self.offline_periods + self.storms > 0
         {
             write!(
                 f,

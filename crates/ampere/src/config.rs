@@ -300,159 +300,160 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir));
-        let config = Self {
-            database_url,
-            ocpp_addr: args
-                .ocpp_addr
-                .or(file.ocpp_addr)
-                .unwrap_or(([0, 0, 0, 0], 8180).into()),
-            ocpp_tls_addr: args
-                .ocpp_tls_addr
-                .or(file.ocpp_tls_addr)
-                .unwrap_or(([0, 0, 0, 0], 8443).into()),
-            tls_cert: args.tls_cert.clone().or(file.tls_cert),
-            tls_key: args.tls_key.clone().or(file.tls_key),
-            tls_client_ca: args.tls_client_ca.clone().or(file.tls_client_ca),
-            ca_cert: args.ca_cert.clone().or(file.ca_cert).or_else(|| {
-                Some(data_dir.join("pki").join("ca.pem")).filter(|path| path.exists())
-            }),
-            ca_key: args.ca_key.clone().or(file.ca_key).or_else(|| {
-                Some(data_dir.join("pki").join("ca.key.pem")).filter(|path| path.exists())
-            }),
-            csr_hook: args.csr_hook.clone().or(file.csr_hook),
-            csr_organisation: args.csr_organisation.clone().or(file.csr_organisation),
-            charger_cert_days: args
-                .charger_cert_days
-                .or(file.charger_cert_days)
-                .unwrap_or(365)
-                .max(1),
-            cert_renew_days: args
-                .cert_renew_days
-                .or(file.cert_renew_days)
-                .unwrap_or(30),
-            cert_check_interval: Duration::from_secs(
-                args.cert_check_interval
-                    .or(file.cert_check_interval)
-                    .unwrap_or(3600)
+        let config =
+            Self {
+                database_url,
+                ocpp_addr: args
+                    .ocpp_addr
+                    .or(file.ocpp_addr)
+                    .unwrap_or(([0, 0, 0, 0], 8180).into()),
+                ocpp_tls_addr: args
+                    .ocpp_tls_addr
+                    .or(file.ocpp_tls_addr)
+                    .unwrap_or(([0, 0, 0, 0], 8443).into()),
+                tls_cert: args.tls_cert.clone().or(file.tls_cert),
+                tls_key: args.tls_key.clone().or(file.tls_key),
+                tls_client_ca: args.tls_client_ca.clone().or(file.tls_client_ca),
+                ca_cert: args.ca_cert.clone().or(file.ca_cert).or_else(|| {
+                    Some(data_dir.join("pki").join("ca.pem")).filter(|path| path.exists())
+                }),
+                ca_key: args.ca_key.clone().or(file.ca_key).or_else(|| {
+                    Some(data_dir.join("pki").join("ca.key.pem")).filter(|path| path.exists())
+                }),
+                csr_hook: args.csr_hook.clone().or(file.csr_hook),
+                csr_organisation: args.csr_organisation.clone().or(file.csr_organisation),
+                charger_cert_days: args
+                    .charger_cert_days
+                    .or(file.charger_cert_days)
+                    .unwrap_or(365)
                     .max(1),
-            ),
-            http_addr: args
-                .http_addr
-                .or(file.http_addr)
-                .unwrap_or(([0, 0, 0, 0], 8080).into()),
-            public_url: args
-                .public_url
-                .clone()
-                .or(file.public_url)
-                .map(|url| url.trim_end_matches('/').to_owned()),
-            max_firmware_bytes: args
-                .max_firmware_bytes
-                .or(file.max_firmware_bytes)
-                .unwrap_or(ampere_api::files::DEFAULT_MAX_FIRMWARE_BYTES),
-            max_upload_bytes: args
-                .max_upload_bytes
-                .or(file.max_upload_bytes)
-                .unwrap_or(ampere_api::files::DEFAULT_MAX_UPLOAD_BYTES),
-            unknown_chargers: args
-                .unknown_chargers
-                .or(file.unknown_chargers)
-                .unwrap_or(UnknownChargers::Pending),
-            nats_url: args.nats_url.clone().or(file.nats_url),
-            heartbeat_interval: Duration::from_secs(
-                args.heartbeat_interval
-                    .or(file.heartbeat_interval)
-                    .unwrap_or(300),
-            ),
-            call_timeout: Duration::from_secs(
-                args.call_timeout.or(file.call_timeout).unwrap_or(30),
-            ),
-            max_message_bytes: args
-                .max_message_bytes
-                .or(file.max_message_bytes)
-                .unwrap_or(64 * 1024),
-            max_connections: args
-                .max_connections
-                .or(file.max_connections)
-                .unwrap_or(20_000),
-            handshake_timeout: Duration::from_millis(
-                args.handshake_timeout_ms
-                    .or(file.handshake_timeout_ms)
-                    .unwrap_or(10_000)
+                cert_renew_days: args.cert_renew_days.or(file.cert_renew_days).unwrap_or(30),
+                cert_check_interval: Duration::from_secs(
+                    args.cert_check_interval
+                        .or(file.cert_check_interval)
+                        .unwrap_or(3600)
+                        .max(1),
+                ),
+                http_addr: args
+                    .http_addr
+                    .or(file.http_addr)
+                    .unwrap_or(([0, 0, 0, 0], 8080).into()),
+                public_url: args
+                    .public_url
+                    .clone()
+                    .or(file.public_url)
+                    .map(|url| url.trim_end_matches('/').to_owned()),
+                max_firmware_bytes: args
+                    .max_firmware_bytes
+                    .or(file.max_firmware_bytes)
+                    .unwrap_or(ampere_api::files::DEFAULT_MAX_FIRMWARE_BYTES),
+                max_upload_bytes: args
+                    .max_upload_bytes
+                    .or(file.max_upload_bytes)
+                    .unwrap_or(ampere_api::files::DEFAULT_MAX_UPLOAD_BYTES),
+                unknown_chargers: args
+                    .unknown_chargers
+                    .or(file.unknown_chargers)
+                    .unwrap_or(UnknownChargers::Pending),
+                nats_url: args.nats_url.clone().or(file.nats_url),
+                heartbeat_interval: Duration::from_secs(
+                    args.heartbeat_interval
+                        .or(file.heartbeat_interval)
+                        .unwrap_or(300),
+                ),
+                call_timeout: Duration::from_secs(
+                    args.call_timeout.or(file.call_timeout).unwrap_or(30),
+                ),
+                max_message_bytes: args
+                    .max_message_bytes
+                    .or(file.max_message_bytes)
+                    .unwrap_or(64 * 1024),
+                max_connections: args
+                    .max_connections
+                    .or(file.max_connections)
+                    .unwrap_or(20_000),
+                handshake_timeout: Duration::from_millis(
+                    args.handshake_timeout_ms
+                        .or(file.handshake_timeout_ms)
+                        .unwrap_or(10_000)
+                        .max(1),
+                ),
+                max_handshakes_per_address: args
+                    .max_handshakes_per_address
+                    .or(file.max_handshakes_per_address)
+                    .unwrap_or(2048)
                     .max(1),
-            ),
-            max_handshakes_per_address: args
-                .max_handshakes_per_address
-                .or(file.max_handshakes_per_address)
-                .unwrap_or(2048)
-                .max(1),
-            idle_timeout: match args.idle_timeout.or(file.idle_timeout) {
-                Some(secs) => Duration::from_secs(secs),
-                None => {
-                    Duration::from_secs(args.heartbeat_interval.or(file.heartbeat_interval).unwrap_or(300))
-                        * 3
-                }
-            },
-            max_message_rate: args
-                .max_message_rate
-                .or(file.max_message_rate)
-                .unwrap_or(50.0)
-                .max(0.0),
-            message_burst: args
-                .message_burst
-                .or(file.message_burst)
-                .unwrap_or(500)
-                .max(1),
-            auth_failures_per_identity: args
-                .auth_failures_per_identity
-                .or(file.auth_failures_per_identity)
-                .unwrap_or(5),
-            auth_failures_per_address: args
-                .auth_failures_per_address
-                .or(file.auth_failures_per_address)
-                .unwrap_or(100),
-            lockout: Duration::from_secs(
-                args.lockout_seconds
-                    .or(file.lockout_seconds)
-                    .unwrap_or(60)
+                idle_timeout: match args.idle_timeout.or(file.idle_timeout) {
+                    Some(secs) => Duration::from_secs(secs),
+                    None => {
+                        Duration::from_secs(
+                            args.heartbeat_interval
+                                .or(file.heartbeat_interval)
+                                .unwrap_or(300),
+                        ) * 3
+                    }
+                },
+                max_message_rate: args
+                    .max_message_rate
+                    .or(file.max_message_rate)
+                    .unwrap_or(50.0)
+                    .max(0.0),
+                message_burst: args
+                    .message_burst
+                    .or(file.message_burst)
+                    .unwrap_or(500)
                     .max(1),
-            ),
-            duplicate_probe: Duration::from_millis(
-                args.duplicate_probe_ms
-                    .or(file.duplicate_probe_ms)
-                    .unwrap_or(3000)
+                auth_failures_per_identity: args
+                    .auth_failures_per_identity
+                    .or(file.auth_failures_per_identity)
+                    .unwrap_or(5),
+                auth_failures_per_address: args
+                    .auth_failures_per_address
+                    .or(file.auth_failures_per_address)
+                    .unwrap_or(100),
+                lockout: Duration::from_secs(
+                    args.lockout_seconds
+                        .or(file.lockout_seconds)
+                        .unwrap_or(60)
+                        .max(1),
+                ),
+                duplicate_probe: Duration::from_millis(
+                    args.duplicate_probe_ms
+                        .or(file.duplicate_probe_ms)
+                        .unwrap_or(3000)
+                        .max(1),
+                ),
+                accept_any_path: args
+                    .accept_any_path
+                    .or(file.accept_any_path)
+                    .unwrap_or(true),
+                log_format: args
+                    .log_format
+                    .or(file.log_format)
+                    .unwrap_or(LogFormat::Text),
+                message_log: args.message_log.or(file.message_log).unwrap_or(true),
+                message_log_retention_days: args
+                    .message_log_retention_days
+                    .or(file.message_log_retention_days)
+                    .unwrap_or(7),
+                webhook_retry_base: Duration::from_millis(
+                    args.webhook_retry_base_ms
+                        .or(file.webhook_retry_base_ms)
+                        .unwrap_or(10_000),
+                ),
+                webhook_max_attempts: args
+                    .webhook_max_attempts
+                    .or(file.webhook_max_attempts)
+                    .unwrap_or(10)
                     .max(1),
-            ),
-            accept_any_path: args
-                .accept_any_path
-                .or(file.accept_any_path)
-                .unwrap_or(true),
-            log_format: args
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Text),
-            message_log: args.message_log.or(file.message_log).unwrap_or(true),
-            message_log_retention_days: args
-                .message_log_retention_days
-                .or(file.message_log_retention_days)
-                .unwrap_or(7),
-            webhook_retry_base: Duration::from_millis(
-                args.webhook_retry_base_ms
-                    .or(file.webhook_retry_base_ms)
-                    .unwrap_or(10_000),
-            ),
-            webhook_max_attempts: args
-                .webhook_max_attempts
-                .or(file.webhook_max_attempts)
-                .unwrap_or(10)
-                .max(1),
-            webhook_timeout: Duration::from_millis(
-                args.webhook_timeout_ms
-                    .or(file.webhook_timeout_ms)
-                    .unwrap_or(10_000)
-                    .max(1),
-            ),
-            data_dir,
-        };
+                webhook_timeout: Duration::from_millis(
+                    args.webhook_timeout_ms
+                        .or(file.webhook_timeout_ms)
+                        .unwrap_or(10_000)
+                        .max(1),
+                ),
+                data_dir,
+            };
         config.check()?;
         Ok(config)
     }

@@ -16,8 +16,7 @@ use ampere_domain::{
 };
 use ampere_gateway::{
     CallHandler, ChargerAuth, ChargerDirectory, ConnectionEvent, DirectoryError, GatewayConfig,
-    LockoutConfig,
-    SessionInfo, TlsConfig,
+    LockoutConfig, SessionInfo, TlsConfig,
 };
 use ampere_ocpp::CallError;
 use ampere_ocpp_handlers::{ChargerContext, Router};
@@ -188,7 +187,9 @@ impl ChargerDirectory for Directory {
                     tracing::info!(charger = %id, profile = profile.get(), "charger connected on its new security profile; lower profiles are refused from now on");
                 }
             }
-            Err(error) => tracing::error!(charger = %id, %error, "cannot promote pending credentials"),
+            Err(error) => {
+                tracing::error!(charger = %id, %error, "cannot promote pending credentials")
+            }
         }
     }
 }
