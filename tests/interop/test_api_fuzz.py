@@ -29,9 +29,46 @@ CHECKS = ["not_a_server_error", "content_type_conformance", "response_headers_co
 EXAMPLES_PER_OPERATION = 30
 
 
+def _minimal(schema, root):
+    """The smallest instance an OCA schema accepts: required properties only, the first enum
+    value, the shortest allowed arrays. Enough for the answers a charger gives."""
+    if "$ref" in schema:
+        schema = root["definitions"][schema["$ref"].split("/")[-1]]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: _minimal(properties[name], root) for name in schema.get("required", [])}
+    if kind == "array":
+        return [_minimal(schema["items"], root) for _ in range(schema.get("minItems", 0))]
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return "2026-01-01T00:00:00Z"
+        return "x" * max(1, schema.get("minLength", 1))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return None
+
+
+def _answer(subprotocol, action):
+    """A schema-valid CALLRESULT payload for `action`, from the official schemas."""
+    import json
+
+    import ocpp
+
+    version = "v16" if subprotocol == "ocpp1.6" else "v201"
+    path = Path(ocpp.__file__).parent / version / "schemas" / f"{action}Response.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return _minimal(schema, schema)
+
+
 def _run_charger(url, identity, subprotocol, stop):
-    """A charger that boots and then answers every CSMS call with a CALLERROR, so fuzzed
-    commands get a real answer (502) quickly instead of waiting for the call timeout."""
+    """A charger that boots and then answers every CSMS call with the smallest answer its
+    schema allows (e.g. `{"status": "Accepted"}`), so fuzzed commands reach a real answer
+    quickly instead of waiting for the call timeout."""
     import json
 
     import websockets
@@ -50,7 +87,7 @@ def _run_charger(url, identity, subprotocol, stop):
                 except TimeoutError:
                     continue
                 if frame[0] == 2:
-                    await ws.send(json.dumps([4, frame[1], "NotImplemented", "fuzz charger", {}]))
+                    await ws.send(json.dumps([3, frame[1], _answer(subprotocol, frame[2])]))
 
     asyncio.run(main())
 
