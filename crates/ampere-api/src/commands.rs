@@ -1249,8 +1249,9 @@ pub(crate) async fn send<A: Action>(
     Ok((sent, response))
 }
 
-/// The request types of the commands, per version.
-async fn send_typed(
+/// The request types of the commands (and of the reservation, charging-profile and
+/// local-list resources), per version.
+pub(crate) async fn send_typed(
     commands: &Commands,
     charger: &ChargerId,
     version: OcppVersion,
@@ -1298,6 +1299,9 @@ async fn send_typed(
                 "SetNetworkProfile" => SetNetworkProfileRequest,
                 "GetTransactionStatus" => GetTransactionStatusRequest,
                 "CostUpdated" => CostUpdatedRequest,
+                "ReserveNow" => ReserveNowRequest,
+                "SetChargingProfile" => SetChargingProfileRequest,
+                "SendLocalList" => SendLocalListRequest,
             )
         };
     }
@@ -1318,6 +1322,9 @@ async fn send_typed(
             "CancelReservation" => CancelReservationRequest,
             "GetCompositeSchedule" => GetCompositeScheduleRequest,
             "ClearChargingProfile" => ClearChargingProfileRequest,
+            "ReserveNow" => ReserveNowRequest,
+            "SetChargingProfile" => SetChargingProfileRequest,
+            "SendLocalList" => SendLocalListRequest,
         ),
         OcppVersion::V201 => two_x!(v201),
         OcppVersion::V21 => two_x!(v21),
@@ -1429,14 +1436,29 @@ async fn audited(
     request: Value,
     result: Result<CommandAnswer, ApiError>,
 ) -> Result<Json<CommandAnswer>, ApiError> {
-    let outcome = match &result {
-        Ok(answer) => json!({"status": 200, "response": answer.response}),
+    let response = result.as_ref().map(|answer| &answer.response);
+    record_outcome(state, caller, &action, charger, request, response).await;
+    result.map(Json)
+}
+
+/// Writes a call to a charger and its outcome (the charger's response, or the problem
+/// answered instead) to the audit log, credentials masked, and shows it to live
+/// subscribers. Every path that calls a charger for an operator ends here.
+pub(crate) async fn record_outcome(
+    state: &ApiState,
+    caller: &Caller,
+    action: &str,
+    charger: &str,
+    request: Value,
+    response: Result<&Value, &ApiError>,
+) {
+    let outcome = match response {
+        Ok(response) => json!({"status": 200, "response": response}),
         Err(error) => json!({"status": error.status().as_u16(), "problem": error.problem()}),
     };
     let request = redact_secrets(request);
-    // Live subscribers see every command to a charger with its outcome.
     if state.events.has_subscribers() {
-        let data = crate::events::command_data(&action, request.clone(), &outcome);
+        let data = crate::events::command_data(action, request.clone(), &outcome);
         state
             .events
             .publish(charger, crate::events::EventType::Command, data);
@@ -1444,13 +1466,12 @@ async fn audited(
     audit(
         state,
         caller,
-        action,
+        action.to_owned(),
         Some(charger.to_owned()),
         request,
         outcome,
     )
     .await;
-    result.map(Json)
 }
 
 /// Send a command to a charger in its own OCPP version.

@@ -220,25 +220,8 @@ pub(crate) async fn record_command<T>(
     request: Value,
     result: Result<(T, Value), ApiError>,
 ) -> Result<T, ApiError> {
-    let outcome = match &result {
-        Ok((_, response)) => json!({"status": 200, "response": response}),
-        Err(error) => json!({"status": error.status().as_u16(), "problem": error.problem()}),
-    };
-    if state.events.has_subscribers() {
-        let data = crate::events::command_data(action, request.clone(), &outcome);
-        state
-            .events
-            .publish(charger, crate::events::EventType::Command, data);
-    }
-    crate::api_tokens::audit(
-        state,
-        caller,
-        action.to_owned(),
-        Some(charger.to_owned()),
-        request,
-        outcome,
-    )
-    .await;
+    let response = result.as_ref().map(|(_, response)| response);
+    crate::commands::record_outcome(state, caller, action, charger, request, response).await;
     result.map(|(answer, _)| answer)
 }
 
